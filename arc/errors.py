@@ -1,0 +1,112 @@
+"""One error family and one JSON shape: ``{"error": code, "detail": ...}``."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, status_code: int | None = None, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        if status_code:
+            self.status_code = status_code
+        self.extra = extra
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    code = "invalid"
+
+
+def _body(code: str, detail, **extra) -> dict:
+    return {"error": code, "detail": detail, **extra}
+
+
+_KEY_RE = re.compile(r"Key \((?P<cols>[^)]*)\)=")
+
+
+def integrity_detail(exc: IntegrityError) -> tuple[str, str]:
+    """Turn a constraint violation into (code, message naming the field)."""
+    orig = str(getattr(exc, "orig", exc))
+    match = _KEY_RE.search(orig)
+    fields = match.group("cols") if match else None
+    if "unique" in orig.lower() or "duplicate key" in orig.lower():
+        return "duplicate", f"{fields or 'value'} already exists"
+    if "foreign key" in orig.lower():
+        return "unknown_reference", f"{fields or 'reference'} refers to a record that does not exist"
+    if "check constraint" in orig.lower():
+        constraint = re.search(r'constraint "([^"]+)"', orig)
+        return "constraint", f"value breaks rule {constraint.group(1) if constraint else ''}".strip()
+    return "conflict", "the change conflicts with existing data"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.detail, **exc.extra), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "message": err.get("msg", "invalid"),
+            }
+            for err in exc.errors()
+        ]
+        return JSONResponse(_body("invalid", problems), status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        code, detail = integrity_detail(exc)
+        return JSONResponse(_body(code, detail), status_code=409)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(_: Request, exc: DBAPIError) -> JSONResponse:
+        if "DataError" in type(exc.orig).__name__ or "invalid input" in str(exc.orig).lower():
+            return JSONResponse(_body("invalid", "a value is out of range for its field"), status_code=422)
+        log.exception("database error")
+        return JSONResponse(_body("unavailable", "database error, try again"), status_code=503)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            _body("http_error", exc.detail),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

@@ -1,0 +1,9 @@
+"""Every table of devices and arc, imported in one place (Alembic, tests)."""
+
+from arc.alarms.models import Alarm, AlarmEvent
+from arc.auth.models import User
+from arc.registry.models import Connection, Customer, Responder
+from devices.base import Base
+from devices.registry.models import Peripheral, Unit
+
+__all__ = ["Alarm", "AlarmEvent", "Base", "Connection", "Customer", "Peripheral", "Responder", "Unit", "User"]

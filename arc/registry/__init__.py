@@ -1,0 +1,1 @@
+"""Customers, their Lifeline connections and nominated responders."""

@@ -1,0 +1,266 @@
+"""Request and response bodies of the registry API.
+
+Input models forbid unknown fields, so a typo is a 422 naming the field rather
+than a silently ignored value.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from devices.protocol.codes import normalise_code
+
+T = TypeVar("T")
+
+_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+_PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _postcode(value: str) -> str:
+    text = " ".join(value.upper().split())
+    if not _POSTCODE.match(text):
+        raise ValueError("not a UK postcode (e.g. CB2 1TN)")
+    if " " not in text:
+        text = f"{text[:-3]} {text[-3:]}"
+    return text
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError("not a phone number (digits, spaces, +, -, brackets; 6-20 characters)")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+Postcode = Annotated[str, StringConstraints(max_length=10), AfterValidator(_postcode)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
+Cid = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,32}$")]
+Dty = Annotated[str | int, AfterValidator(normalise_code)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- customers -------------------------------------------------------------
+
+
+class CustomerFields(Input):
+    case_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = (
+        None
+    )
+    preferred_name: Text | None = None
+    date_of_birth: date | None = None
+    address_line2: Text | None = None
+    town: Text | None = None
+    phone_primary: Phone | None = None
+    phone_secondary: Phone | None = None
+    key_safe_info: LongText | None = None
+    risk_notes: LongText | None = None
+    medical_notes: LongText | None = None
+    gp_name: Text | None = None
+    gp_phone: Phone | None = None
+    language: Text | None = None
+
+    @model_validator(mode="after")
+    def _birth_in_past(self):
+        if self.date_of_birth and self.date_of_birth > date.today():
+            raise ValueError("date_of_birth is in the future")
+        return self
+
+
+class CustomerCreate(CustomerFields):
+    given_name: Text
+    family_name: Text
+    address_line1: Text
+    postcode: Postcode
+
+
+class CustomerUpdate(CustomerFields):
+    given_name: Text | None = None
+    family_name: Text | None = None
+    address_line1: Text | None = None
+    postcode: Postcode | None = None
+
+
+class CustomerOut(Output):
+    id: int
+    case_ref: str | None
+    given_name: str
+    family_name: str
+    preferred_name: str | None
+    date_of_birth: date | None
+    address_line1: str
+    address_line2: str | None
+    town: str | None
+    postcode: str
+    phone_primary: str | None
+    phone_secondary: str | None
+    risk_notes: str | None
+    medical_notes: str | None
+    gp_name: str | None
+    gp_phone: str | None
+    language: str | None
+    has_key_safe_info: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- units and peripherals -------------------------------------------------
+
+
+class UnitCreate(Input):
+    cid: Cid
+    model: Text | None = None
+    firmware: Text | None = None
+    is_mobile: bool = False
+    heartbeat_interval_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
+    notes: LongText | None = None
+
+
+class UnitUpdate(Input):
+    model: Text | None = None
+    firmware: Text | None = None
+    is_mobile: bool | None = None
+    heartbeat_interval_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
+    notes: LongText | None = None
+
+
+class UnitOut(Output):
+    id: int
+    cid: str
+    model: str | None
+    firmware: str | None
+    is_mobile: bool
+    heartbeat_interval_minutes: int | None
+    last_heard_at: datetime | None
+    comms_state: str
+    ip_link: str
+    mobile_link: str
+    mains: str
+    battery_low: bool
+    tamper: bool
+    notes: str | None
+    created_at: datetime
+
+
+class PeripheralCreate(Input):
+    did: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    dty: Dty
+    location_text: Text | None = None
+
+
+class PeripheralUpdate(Input):
+    dty: Dty | None = None
+    location_text: Text | None = None
+
+
+class PeripheralOut(Output):
+    id: int
+    unit_id: int
+    did: str
+    dty: str
+    device_type: str = ""
+    location_text: str | None
+    battery_low: bool
+    last_seen_at: datetime | None
+
+
+# --- connections -----------------------------------------------------------
+
+ConnectionStatus = Literal["trial", "active", "withdrawn"]
+
+
+class ConnectionCreate(Input):
+    customer_id: int
+    unit_id: int | None = None
+    tariff_code: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")] = "standard"
+    install_date: date
+
+
+class ConnectionUpdate(Input):
+    unit_id: int | None = None
+    tariff_code: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")] | None = None
+    status: ConnectionStatus | None = None
+    activated_on: date | None = None
+    withdrawn_on: date | None = None
+    withdrawal_reason: Text | None = None
+
+
+class ConnectionOut(Output):
+    id: int
+    customer_id: int
+    unit_id: int | None
+    tariff_code: str
+    install_date: date
+    status: str
+    activated_on: date | None
+    withdrawn_on: date | None
+    withdrawal_reason: str | None
+    created_at: datetime
+
+
+# --- responders ------------------------------------------------------------
+
+
+class AvailabilityWindow(Input):
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(min_length=1, description="0 = Monday")
+    start: Annotated[str, StringConstraints(pattern=_HHMM.pattern)]
+    end: Annotated[str, StringConstraints(pattern=_HHMM.pattern)]
+
+
+class ResponderFields(Input):
+    relationship_to_customer: Text | None = None
+    phone_secondary: Phone | None = None
+    holds_key: bool = False
+    availability: list[AvailabilityWindow] = Field(default_factory=list, description="empty = any time")
+    notes: LongText | None = None
+
+
+class ResponderCreate(ResponderFields):
+    position: Annotated[int, Field(ge=1, le=50)] | None = Field(
+        default=None, description="place in the call order; default last"
+    )
+    name: Text
+    phone_primary: Phone
+
+
+class ResponderUpdate(Input):
+    position: Annotated[int, Field(ge=1, le=50)] | None = None
+    name: Text | None = None
+    phone_primary: Phone | None = None
+    relationship_to_customer: Text | None = None
+    phone_secondary: Phone | None = None
+    holds_key: bool | None = None
+    availability: list[AvailabilityWindow] | None = None
+    notes: LongText | None = None
+
+
+class ResponderOut(Output):
+    id: int
+    customer_id: int
+    position: int
+    name: str
+    relationship_to_customer: str | None
+    phone_primary: str
+    phone_secondary: str | None
+    holds_key: bool
+    availability: list[dict]
+    notes: str | None

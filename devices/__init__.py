@@ -1,0 +1,1 @@
+"""Lifeline devices: wire protocol, unit and peripheral registry, comms state."""

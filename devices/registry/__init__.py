@@ -1,0 +1,1 @@
+"""Units (home / mobile Lifeline controllers) and their peripherals."""

@@ -1,0 +1,153 @@
+"""Shared fixtures: a real PostgreSQL and a real MQTT broker.
+
+Where they come from, in order: ``LIFELINE_TEST_DATABASE_URL`` /
+``LIFELINE_TEST_MQTT_URL``; else 127.0.0.1:5432 / 127.0.0.1:1883 when
+reachable; else the embedded pgserver / amqtt. Each test run gets its own
+database built by ``alembic upgrade heads``; every table is emptied after each
+test, and each test gets its own MQTT topic root, so tests never see each
+other's data or messages (and two runs on one machine do not collide).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from arc import migrate
+from arc.app import create_app
+from arc.clock import FrozenClock
+from arc.db import make_engine, make_sessionmaker
+from arc.embedded import EmbeddedBroker, start_postgres
+from arc.settings import Settings
+from devices.base import Base
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _plain(url: str) -> str:
+    """asyncpg wants postgresql://, SQLAlchemy postgresql+asyncpg://."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def _pg_server_url() -> str:
+    env = os.environ.get("LIFELINE_TEST_DATABASE_URL")
+    if env:
+        return _plain(env)
+    if _reachable("127.0.0.1", 5432):
+        return "postgresql://postgres@127.0.0.1:5432/test"
+    _server, url = start_postgres(Path(tempfile.mkdtemp(prefix="lifeline-test-pg-")), database="test")
+    _pg_server_url.server = _server  # keep the handle alive for the session
+    return _plain(url)
+
+
+@pytest.fixture(scope="session")
+async def database_url(_pg_server_url: str) -> AsyncIterator[str]:
+    """A fresh database for this test run, migrated to head; dropped at the end."""
+    name = f"lifeline_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    parts = urlsplit(_pg_server_url)
+    url = urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
+    await migrate.upgrade(url)
+    yield url
+    admin = await asyncpg.connect(_pg_server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def mqtt_url() -> AsyncIterator[str]:
+    env = os.environ.get("LIFELINE_TEST_MQTT_URL")
+    if env:
+        yield env
+        return
+    if _reachable("127.0.0.1", 1883):
+        yield "mqtt://127.0.0.1:1883"
+        return
+    broker = EmbeddedBroker(port=None)
+    yield await broker.start()
+    await broker.stop()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(database_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The test database, emptied after the test."""
+    yield engine
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def session(db: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and checking data; commit explicitly to share it."""
+    async with make_sessionmaker(db)() as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings(database_url: str, mqtt_url: str) -> Settings:
+    tag = uuid.uuid4().hex[:10]
+    return Settings(
+        env="test",
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        mqtt_topic_root=f"lt{tag}",
+        mqtt_client_id=f"lifeline-test-{tag}",
+        data_dir=Path(tempfile.mkdtemp(prefix="lifeline-test-")),
+    )
+
+
+@pytest.fixture
+def components() -> list:
+    """What runs beside the API in tests; override in a module to start the ingest etc."""
+    return []
+
+
+@pytest.fixture
+async def app(db, settings: Settings, clock: FrozenClock, components: list):
+    application = create_app(settings, clock=clock, components=components)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

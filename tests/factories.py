@@ -1,0 +1,68 @@
+"""Small async factories: make a valid record with sensible defaults, override what the test cares about."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arc.registry.models import Connection, Customer, Responder
+from devices.registry.models import Peripheral, Unit
+
+_seq = itertools.count(1)
+
+
+async def create_customer(session: AsyncSession, **kw) -> Customer:
+    n = next(_seq)
+    fields = dict(given_name="Ada", family_name=f"Tester{n}", address_line1=f"{n} Test Street",
+                  postcode="CB1 1AA", case_ref=f"CASE-{n:05d}")
+    fields.update(kw)
+    customer = Customer(**fields)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def create_unit(session: AsyncSession, **kw) -> Unit:
+    fields = dict(cid=str(7_000_000 + next(_seq)), model="TestHub")
+    fields.update(kw)
+    unit = Unit(**fields)
+    session.add(unit)
+    await session.flush()
+    return unit
+
+
+async def create_peripheral(session: AsyncSession, unit: Unit, **kw) -> Peripheral:
+    fields = dict(did=f"D{next(_seq)}", dty="0003", location_text="worn on wrist")
+    fields.update(kw)
+    peripheral = Peripheral(unit_id=unit.id, **fields)
+    session.add(peripheral)
+    await session.flush()
+    return peripheral
+
+
+async def create_connection(session: AsyncSession, customer: Customer, unit: Unit | None, **kw) -> Connection:
+    fields = dict(install_date=date(2026, 1, 5), status="active", activated_on=date(2026, 1, 5))
+    fields.update(kw)
+    connection = Connection(customer_id=customer.id, unit_id=unit.id if unit else None, **fields)
+    session.add(connection)
+    await session.flush()
+    return connection
+
+
+async def create_responder(session: AsyncSession, customer: Customer, **kw) -> Responder:
+    fields = dict(position=1, name="Rita Responder", phone_primary="07700 900123", holds_key=True)
+    fields.update(kw)
+    responder = Responder(customer_id=customer.id, **fields)
+    session.add(responder)
+    await session.flush()
+    return responder
+
+
+async def create_customer_with_unit(session: AsyncSession, **kw) -> tuple[Customer, Unit, Connection]:
+    """The usual arrangement: a customer with an active connection to a registered unit."""
+    customer = await create_customer(session, **kw)
+    unit = await create_unit(session)
+    connection = await create_connection(session, customer, unit)
+    return customer, unit, connection
