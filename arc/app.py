@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from fastapi import FastAPI
 
+from arc.auth.endpoints import router as auth_router
 from arc.clock import Clock
 from arc.db import make_engine, make_sessionmaker
 from arc.errors import install_error_handlers
@@ -54,5 +55,6 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
     app.include_router(health_router)
+    app.include_router(auth_router)
     app.include_router(registry_router, prefix="/api")
     return app

@@ -2,8 +2,20 @@
 
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.auth.models import User
+from arc.live.models import LiveEvent
 from arc.registry.models import Connection, Customer, Responder
 from devices.base import Base
 from devices.registry.models import Peripheral, Unit
 
-__all__ = ["Alarm", "AlarmEvent", "Base", "Connection", "Customer", "Peripheral", "Responder", "Unit", "User"]
+__all__ = [
+    "Alarm",
+    "AlarmEvent",
+    "Base",
+    "Connection",
+    "Customer",
+    "LiveEvent",
+    "Peripheral",
+    "Responder",
+    "Unit",
+    "User",
+]

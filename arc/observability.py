@@ -9,11 +9,12 @@ import uuid
 from urllib.parse import urlsplit
 
 import aiomqtt
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
+from arc.auth.deps import public
 from arc.migrate import current_revisions, head_revisions
 
 HTTP_REQUESTS = Counter("lifeline_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -31,7 +32,7 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(public("health probes and metrics scrapes"))])
 
 
 @router.get("/healthz", summary="Process is up")

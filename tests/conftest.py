@@ -26,11 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from arc import migrate
 from arc.app import create_app
+from arc.auth.service import issue_session
 from arc.clock import FrozenClock
 from arc.db import make_engine, make_sessionmaker
 from arc.embedded import EmbeddedBroker, start_postgres
 from arc.settings import Settings
 from devices.base import Base
+from tests.factories import create_user
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -147,7 +149,37 @@ async def app(db, settings: Settings, clock: FrozenClock, components: list):
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+async def anon_client(app) -> AsyncIterator[httpx.AsyncClient]:
+    """No credentials at all."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def client_as(app, engine, clock):
+    """``await client_as("operator")`` -> an httpx client with that role's bearer token."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def _make(role: str, **user_fields) -> httpx.AsyncClient:
+        async with make_sessionmaker(engine)() as s:
+            user = await create_user(s, role=role, **user_fields)
+            token, _ = await issue_session(s, user, "api", clock.now())
+            await s.commit()
+        c = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        c.user = user
+        opened.append(c)
+        return c
+
+    yield _make
+    for c in opened:
+        await c.aclose()
+
+
+@pytest.fixture
+async def client(client_as) -> httpx.AsyncClient:
+    """Signed in as a supervisor: may use the registry and the alarm queue."""
+    return await client_as("supervisor")

@@ -7,6 +7,8 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arc.auth.models import User
+from arc.auth.passwords import hash_password
 from arc.registry.models import Connection, Customer, Responder
 from devices.registry.models import Peripheral, Unit
 
@@ -66,3 +68,18 @@ async def create_customer_with_unit(session: AsyncSession, **kw) -> tuple[Custom
     unit = await create_unit(session)
     connection = await create_connection(session, customer, unit)
     return customer, unit, connection
+
+
+_HASHES: dict[str, str] = {}
+
+
+async def create_user(session: AsyncSession, role: str = "operator", password: str = "correct horse battery", **kw) -> User:
+    n = next(_seq)
+    if password not in _HASHES:  # argon2 is slow on purpose; hash each test password once
+        _HASHES[password] = hash_password(password)
+    fields = dict(username=f"{role}{n}", full_name=f"{role.title()} {n}", role=role, password_hash=_HASHES[password])
+    fields.update(kw)
+    user = User(**fields)
+    session.add(user)
+    await session.flush()
+    return user

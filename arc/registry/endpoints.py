@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
+from arc.auth.deps import require_roles
 from arc.db import Session
 from arc.registry import schemas, service
 from arc.registry.crud import get_or_404
@@ -13,7 +14,8 @@ from arc.registry.models import Connection, Customer
 from devices.protocol.codes import device_type_name
 from devices.registry.models import Peripheral, Unit
 
-router = APIRouter()
+# Registry: operators, supervisors, the TEC team and admins. Finance reads billing views instead.
+router = APIRouter(dependencies=[Depends(require_roles("operator", "supervisor", "tec", "admin"))])
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="rows to skip")]

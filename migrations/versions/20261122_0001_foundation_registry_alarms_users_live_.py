@@ -1,8 +1,8 @@
-"""foundation registry alarms users
+"""foundation registry alarms users live events
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-22 18:48:58.620346+00:00
+Revises: (none)
+Create Date: 2026-11-22 18:55:10.917805+00:00
 """
 
 from collections.abc import Sequence
@@ -46,6 +46,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_customers_name", "customers", ["family_name", "given_name"], unique=False)
     op.create_index(op.f("ix_customers_postcode"), "customers", ["postcode"], unique=False)
+    op.create_table(
+        "live_events",
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("alarm_id", sa.BigInteger(), nullable=True),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_live_events")),
+    )
+    op.create_index(op.f("ix_live_events_alarm_id"), "live_events", ["alarm_id"], unique=False)
     op.create_table(
         "units",
         sa.Column("cid", sa.String(length=32), nullable=False),
@@ -169,6 +179,24 @@ def upgrade() -> None:
         "ix_alarms_unit_open", "alarms", ["cid"], unique=False, postgresql_where="status <> 'closed'"
     )
     op.create_table(
+        "auth_sessions",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.CheckConstraint("kind IN ('browser', 'api')", name=op.f("ck_auth_sessions_kind_known")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_auth_sessions_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_auth_sessions_token_hash")),
+    )
+    op.create_index(op.f("ix_auth_sessions_user_id"), "auth_sessions", ["user_id"], unique=False)
+    op.create_table(
         "connections",
         sa.Column("customer_id", sa.BigInteger(), nullable=False),
         sa.Column("unit_id", sa.BigInteger(), nullable=True),
@@ -289,12 +317,16 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_connections_customer_id"), table_name="connections")
     op.drop_table("connections")
+    op.drop_index(op.f("ix_auth_sessions_user_id"), table_name="auth_sessions")
+    op.drop_table("auth_sessions")
     op.drop_index("ix_alarms_unit_open", table_name="alarms", postgresql_where="status <> 'closed'")
     op.drop_index("ix_alarms_queue", table_name="alarms", postgresql_where="status <> 'closed'")
     op.drop_index("ix_alarms_customer_raised", table_name="alarms")
     op.drop_table("alarms")
     op.drop_table("users")
     op.drop_table("units")
+    op.drop_index(op.f("ix_live_events_alarm_id"), table_name="live_events")
+    op.drop_table("live_events")
     op.drop_index(op.f("ix_customers_postcode"), table_name="customers")
     op.drop_index("ix_customers_name", table_name="customers")
     op.drop_table("customers")

@@ -1,0 +1,87 @@
+"""Who is calling, and may they? Every route declares its policy here.
+
+``require_roles(*roles)`` is the one way a route says who may use it; the
+dependency it returns carries ``.roles`` so the route-policy test can check
+that no route was forgotten. Credentials: ``Authorization: Bearer <token>``
+(API clients) or the ``lifeline_session`` cookie (browser), where a
+state-changing request must also send the session's CSRF token in
+``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from arc.auth.models import ROLES, AuthSession, User
+from arc.auth.service import find_session
+from arc.db import Session
+from arc.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "lifeline_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+async def current_session(request: Request, session: Session) -> AuthSession:
+    now = request.app.state.clock.now()
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        row = await find_session(session, header[7:].strip(), now)
+        if row is None:
+            raise Unauthorized("token invalid or expired")
+        return row
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        row = await find_session(session, cookie, now)
+        if row is None or row.kind != "browser":
+            raise Unauthorized("session expired; please log in again")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not row.csrf_token or not secrets.compare_digest(sent, row.csrf_token):
+                raise Forbidden("missing or wrong CSRF token", code="csrf")
+        return row
+    raise Unauthorized("log in first")
+
+
+async def current_user(row: Annotated[AuthSession, Depends(current_session)]) -> User:
+    return row.user
+
+
+CurrentSession = Annotated[AuthSession, Depends(current_session)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: str) -> Callable[..., Awaitable[User]]:
+    """A dependency admitting only users with one of ``roles`` (admins are not implied)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    async def _check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden(f"your role ({user.role}) may not do this")
+        return user
+
+    _check.roles = frozenset(roles)  # read by the route-policy test
+    return _check
+
+
+def public(reason: str) -> Callable[[], None]:
+    """Mark a route as deliberately open (health, login, signed webhooks)."""
+
+    def _open() -> None:
+        return None
+
+    _open.public_reason = reason
+    return _open
+
+
+# Readable aliases for the common policies.
+Operator = Annotated[User, Depends(require_roles("operator", "supervisor"))]
+Supervisor = Annotated[User, Depends(require_roles("supervisor", "admin"))]
+RegistryEditor = Annotated[User, Depends(require_roles("operator", "supervisor", "tec", "admin"))]
+Admin = Annotated[User, Depends(require_roles("admin"))]
