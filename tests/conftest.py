@@ -167,7 +167,8 @@ async def client_as(app, engine, clock):
             token, _ = await issue_session(s, user, "api", clock.now())
             await s.commit()
         c = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://testserver",
             headers={"Authorization": f"Bearer {token}"},
         )
         c.user = user

@@ -17,8 +17,13 @@ _seq = itertools.count(1)
 
 async def create_customer(session: AsyncSession, **kw) -> Customer:
     n = next(_seq)
-    fields = dict(given_name="Ada", family_name=f"Tester{n}", address_line1=f"{n} Test Street",
-                  postcode="CB1 1AA", case_ref=f"CASE-{n:05d}")
+    fields = dict(
+        given_name="Ada",
+        family_name=f"Tester{n}",
+        address_line1=f"{n} Test Street",
+        postcode="CB1 1AA",
+        case_ref=f"CASE-{n:05d}",
+    )
     fields.update(kw)
     customer = Customer(**fields)
     session.add(customer)
@@ -73,11 +78,15 @@ async def create_customer_with_unit(session: AsyncSession, **kw) -> tuple[Custom
 _HASHES: dict[str, str] = {}
 
 
-async def create_user(session: AsyncSession, role: str = "operator", password: str = "correct horse battery", **kw) -> User:
+async def create_user(
+    session: AsyncSession, role: str = "operator", password: str = "correct horse battery", **kw
+) -> User:
     n = next(_seq)
     if password not in _HASHES:  # argon2 is slow on purpose; hash each test password once
         _HASHES[password] = hash_password(password)
-    fields = dict(username=f"{role}{n}", full_name=f"{role.title()} {n}", role=role, password_hash=_HASHES[password])
+    fields = dict(
+        username=f"{role}{n}", full_name=f"{role.title()} {n}", role=role, password_hash=_HASHES[password]
+    )
     fields.update(kw)
     user = User(**fields)
     session.add(user)

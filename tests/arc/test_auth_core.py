@@ -20,7 +20,9 @@ async def test_finance_cannot_read_the_registry(client_as):
 async def test_browser_login_sets_httponly_cookie_and_needs_csrf_for_changes(anon_client, session):
     await create_user(session, role="tec", username="tina", password="a long enough password")
     await session.commit()
-    login = await anon_client.post("/auth/login", json={"username": "tina", "password": "a long enough password"})
+    login = await anon_client.post(
+        "/auth/login", json={"username": "tina", "password": "a long enough password"}
+    )
     assert login.status_code == 200, login.text
     cookie_header = login.headers["set-cookie"].lower()
     assert "httponly" in cookie_header and "samesite=strict" in cookie_header
@@ -43,7 +45,9 @@ async def test_wrong_password_five_times_locks_the_account(anon_client, session)
     for _ in range(5):
         bad = await anon_client.post("/auth/login", json={"username": "olly", "password": "guess"})
         assert bad.status_code == 401
-    locked = await anon_client.post("/auth/login", json={"username": "olly", "password": "the right password"})
+    locked = await anon_client.post(
+        "/auth/login", json={"username": "olly", "password": "the right password"}
+    )
     assert locked.status_code == 401
     assert locked.json()["error"] == "locked"
 

@@ -19,7 +19,11 @@ def test_demo_starts_embedded_services_and_is_ready(tmp_path):
     env.update(LIFELINE_DATA_DIR=str(tmp_path / "var"), LIFELINE_PORT=str(port))
     proc = subprocess.Popen(
         [sys.executable, "-m", "arc.cli", "demo", "--units", "0"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         ready = None

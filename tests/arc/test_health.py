@@ -30,5 +30,10 @@ async def test_metrics_count_requests(anon_client):
 
 async def test_openapi_documents_the_registry(client):
     paths = (await client.get("/openapi.json")).json()["paths"]
-    for path in ("/api/customers", "/api/units", "/api/connections", "/api/customers/{customer_id}/responders"):
+    for path in (
+        "/api/customers",
+        "/api/units",
+        "/api/connections",
+        "/api/customers/{customer_id}/responders",
+    ):
         assert path in paths

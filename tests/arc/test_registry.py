@@ -87,10 +87,14 @@ async def test_key_safe_code_is_not_in_the_customer_record(client):
 
 
 async def test_unit_and_peripherals(client):
-    unit = await client.post("/api/units", json={"cid": "4401234", "model": "Hub", "heartbeat_interval_minutes": 30})
+    unit = await client.post(
+        "/api/units", json={"cid": "4401234", "model": "Hub", "heartbeat_interval_minutes": 30}
+    )
     assert unit.status_code == 201
     unit_id = unit.json()["id"]
-    pendant = await client.post(f"/api/units/{unit_id}/peripherals", json={"did": "P1", "dty": 3, "location_text": "wrist"})
+    pendant = await client.post(
+        f"/api/units/{unit_id}/peripherals", json={"did": "P1", "dty": 3, "location_text": "wrist"}
+    )
     assert pendant.status_code == 201
     assert pendant.json()["dty"] == "0003"
     assert pendant.json()["device_type"].lower().startswith("pendant")
@@ -109,7 +113,9 @@ async def test_same_cid_twice_is_409(client):
     assert "cid" in second.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [{"cid": "44-01"}, {"cid": ""}, {"cid": "1", "heartbeat_interval_minutes": 0}])
+@pytest.mark.parametrize(
+    "body", [{"cid": "44-01"}, {"cid": ""}, {"cid": "1", "heartbeat_interval_minutes": 0}]
+)
 async def test_bad_unit_is_422(client, body):
     assert (await client.post("/api/units", json=body)).status_code == 422
 
@@ -118,8 +124,10 @@ async def test_connection_lifecycle_trial_active_withdrawn(client, session, cloc
     customer = await create_customer(session)
     unit = await create_unit(session)
     await session.commit()
-    created = await client.post("/api/connections", json={"customer_id": customer.id, "unit_id": unit.id,
-                                                           "install_date": "2026-10-01"})
+    created = await client.post(
+        "/api/connections",
+        json={"customer_id": customer.id, "unit_id": unit.id, "install_date": "2026-10-01"},
+    )
     assert created.status_code == 201
     conn = created.json()
     assert conn["status"] == "trial"
@@ -132,9 +140,14 @@ async def test_connection_lifecycle_trial_active_withdrawn(client, session, cloc
     assert no_reason.status_code == 422
     assert "withdrawal_reason" in no_reason.json()["detail"]
 
-    withdrawn = await client.patch(f"/api/connections/{conn['id']}",
-                                   json={"status": "withdrawn", "withdrawal_reason": "moved to residential care",
-                                         "withdrawn_on": "2026-11-20"})
+    withdrawn = await client.patch(
+        f"/api/connections/{conn['id']}",
+        json={
+            "status": "withdrawn",
+            "withdrawal_reason": "moved to residential care",
+            "withdrawn_on": "2026-11-20",
+        },
+    )
     assert withdrawn.status_code == 200
     assert withdrawn.json()["withdrawn_on"] == "2026-11-20"
 
@@ -147,11 +160,13 @@ async def test_a_unit_serves_one_live_connection(client, session):
     second = await create_customer(session)
     unit = await create_unit(session)
     await session.commit()
-    ok = await client.post("/api/connections", json={"customer_id": first.id, "unit_id": unit.id,
-                                                      "install_date": "2026-10-01"})
+    ok = await client.post(
+        "/api/connections", json={"customer_id": first.id, "unit_id": unit.id, "install_date": "2026-10-01"}
+    )
     assert ok.status_code == 201
-    clash = await client.post("/api/connections", json={"customer_id": second.id, "unit_id": unit.id,
-                                                         "install_date": "2026-10-01"})
+    clash = await client.post(
+        "/api/connections", json={"customer_id": second.id, "unit_id": unit.id, "install_date": "2026-10-01"}
+    )
     assert clash.status_code == 409
     assert clash.json()["error"] == "unit_in_use"
     assert await session.scalar(select(func.count()).select_from(Connection)) == 1
@@ -167,15 +182,28 @@ async def test_responders_keep_call_order(client, session):
     customer = await create_customer(session)
     await session.commit()
     url = f"/api/customers/{customer.id}/responders"
-    daughter = await client.post(url, json={"name": "Jane", "phone_primary": "07700 900001", "holds_key": True,
-                                            "availability": [{"days": [0, 1, 2, 3, 4], "start": "18:00", "end": "08:00"}]})
+    daughter = await client.post(
+        url,
+        json={
+            "name": "Jane",
+            "phone_primary": "07700 900001",
+            "holds_key": True,
+            "availability": [{"days": [0, 1, 2, 3, 4], "start": "18:00", "end": "08:00"}],
+        },
+    )
     assert daughter.status_code == 201 and daughter.json()["position"] == 1
     neighbour = await client.post(url, json={"name": "Bob", "phone_primary": "07700 900002"})
     assert neighbour.json()["position"] == 2
     clash = await client.post(url, json={"name": "Sam", "phone_primary": "07700 900003", "position": 1})
     assert clash.status_code == 409
-    bad_window = await client.post(url, json={"name": "Sam", "phone_primary": "07700 900003",
-                                              "availability": [{"days": [7], "start": "25:00", "end": "08:00"}]})
+    bad_window = await client.post(
+        url,
+        json={
+            "name": "Sam",
+            "phone_primary": "07700 900003",
+            "availability": [{"days": [7], "start": "25:00", "end": "08:00"}],
+        },
+    )
     assert bad_window.status_code == 422
     listed = await client.get(url)
     assert [r["name"] for r in listed.json()] == ["Jane", "Bob"]
@@ -184,7 +212,12 @@ async def test_responders_keep_call_order(client, session):
 
 
 async def test_unknown_ids_are_404(client):
-    for path in ("/api/customers/999", "/api/units/999", "/api/connections/999", "/api/units/999/peripherals"):
+    for path in (
+        "/api/customers/999",
+        "/api/units/999",
+        "/api/connections/999",
+        "/api/units/999/peripherals",
+    ):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"] == "not_found"
