@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     heartbeat_interval_minutes: int = Field(default=60, ge=1, le=1440)
     heartbeat_grace_minutes: int = Field(default=10, ge=0, le=1440)
+    priority_overrides: dict[str, int] = Field(
+        default_factory=dict,
+        description='JSON rule -> rank, e.g. {"dty:0033": 10}; see arc/alarms/priority.py',
+    )
     log_level: str = "INFO"
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
 
