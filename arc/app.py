@@ -12,10 +12,12 @@ from arc.auth.endpoints import router as auth_router
 from arc.clock import Clock
 from arc.db import make_engine, make_sessionmaker
 from arc.errors import install_error_handlers
+from arc.live.endpoints import router as live_router
 from arc.observability import MetricsMiddleware
 from arc.observability import router as health_router
 from arc.registry.endpoints import router as registry_router
 from arc.settings import Settings
+from arc.web.pages import install_pages
 
 log = logging.getLogger(__name__)
 
@@ -57,4 +59,6 @@ def create_app(
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(registry_router, prefix="/api")
+    app.include_router(live_router, prefix="/api")
+    install_pages(app)
     return app

@@ -25,7 +25,9 @@ EXTRA_COMMANDS: dict[str, tuple] = {}
 
 def app_components(settings: Settings) -> list:
     """Everything that runs beside the HTTP API in one service process."""
-    return []
+    from arc.live.stream import live_stream
+
+    return [live_stream]
 
 
 async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:

@@ -184,3 +184,49 @@ async def client_as(app, engine, clock):
 async def client(client_as) -> httpx.AsyncClient:
     """Signed in as a supervisor: may use the registry and the alarm queue."""
     return await client_as("supervisor")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def live_server(db, settings: Settings, clock: FrozenClock, components: list):
+    """The app served for real by uvicorn on a free port (for SSE and the browser tests).
+
+    Yields an object with ``url``, ``app`` and ``settings``; the app's components run in
+    its lifespan, as in ``lifeline serve``.
+    """
+    import asyncio
+    import contextlib
+    from types import SimpleNamespace
+
+    import uvicorn
+
+    port = _free_port()
+    served = settings.model_copy(update={"port": port})
+    application = create_app(served, clock=clock, components=components)
+    config = uvicorn.Config(
+        application,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,  # open event streams must not hold the shutdown up
+    )
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # pytest owns the signals
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise RuntimeError("uvicorn exited during start-up")
+            await asyncio.sleep(0.02)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", app=application, settings=served, server=server)
+    server.should_exit = True
+    async with asyncio.timeout(30):
+        await task

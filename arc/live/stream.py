@@ -1,0 +1,322 @@
+"""One LISTEN connection per process, fanned out to every open dashboard stream.
+
+``emit`` (arc/live/events.py) writes a ``live_events`` row and a ``pg_notify``
+in the caller's transaction, so a notification means "something committed".
+The hub reads the committed rows itself and hands each event, already framed
+for SSE, to every subscriber's bounded queue. A subscriber whose queue is full
+is dropped (its stream ends, the browser reconnects and catches up from the
+table by id); it never slows the others down.
+
+Ordering. Ids come from a sequence, but transactions commit in any order: id 11
+can be visible while id 10 is still in flight (or rolled back and never coming).
+The hub delivers in id order and holds back at such a gap until every
+transaction that was running when the gap was seen has finished (read from
+``pg_current_snapshot()``); after ``gap_hold`` seconds it moves on anyway.
+Either way the skipped ids stay on a watch list for a while, and if one of
+them commits late it is still delivered — without an SSE ``id:`` line, so a
+browser's resume point (``Last-Event-ID``) never moves backwards. So ``cursor``
+means: every event up to here has been delivered, or is known not to exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+import asyncpg
+from fastapi import FastAPI
+
+from arc.live.events import CHANNEL
+
+log = logging.getLogger(__name__)
+
+_FETCH = """
+SELECT id, kind, alarm_id, payload::text AS data FROM live_events
+WHERE id > $1 OR id = ANY($2::bigint[])
+ORDER BY id LIMIT $3
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEventOut:
+    """A committed live event as dashboards receive it."""
+
+    id: int
+    kind: str
+    alarm_id: int | None
+    data: str  # the payload as JSON text (one line)
+    late: bool = False  # delivered out of id order (see the module note)
+
+    def frame(self) -> bytes:
+        head = "" if self.late else f"id: {self.id}\n"
+        return f"{head}event: {self.kind}\ndata: {self.data}\n\n".encode()
+
+
+_CLOSED = object()  # put in a subscriber's queue: the stream must end
+
+
+class Subscription:
+    """One stream's view of the hub: a bounded queue of events after ``start``."""
+
+    def __init__(self, hub: LiveHub, start: int, maxsize: int) -> None:
+        self.hub = hub
+        self.start = start  # every event with a greater id will arrive through the queue
+        self.dropped = False
+        self._queue: asyncio.Queue = asyncio.Queue(maxsize=maxsize)
+
+    def _offer(self, event: LiveEventOut) -> bool:
+        try:
+            self._queue.put_nowait(event)
+            return True
+        except asyncio.QueueFull:
+            self.dropped = True
+            self._close()
+            return False
+
+    def _close(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(_CLOSED)
+
+    async def get(self) -> LiveEventOut | None:
+        """The next event; ``None`` once the stream must end."""
+        item = await self._queue.get()
+        if item is _CLOSED:
+            self._queue.put_nowait(_CLOSED)  # stay closed for any later call
+            return None
+        return item
+
+    def close(self) -> None:
+        self.hub.unsubscribe(self)
+
+
+@dataclass
+class _Gap:
+    start: int  # first missing id
+    seen_at: float
+    waiting_for: set[int] = field(default_factory=set)  # xids in progress when the gap was seen
+
+
+class LiveHub:
+    """LISTEN on ``lifeline_events`` and fan committed events out to subscribers."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        queue_size: int = 1000,
+        poll_interval: float = 5.0,
+        gap_recheck: float = 0.01,
+        gap_hold: float = 2.0,
+        late_watch: float = 600.0,
+        batch: int = 500,
+    ) -> None:
+        self._dsn = dsn
+        self.queue_size = queue_size
+        self.poll_interval = poll_interval  # safety net for a lost notification
+        self.gap_recheck = gap_recheck
+        self.gap_hold = gap_hold
+        self.late_watch = late_watch
+        self.batch = batch
+        self.cursor = 0
+        self.connected = False
+        self.delivered = 0
+        self.dropped = 0
+        self._subs: set[Subscription] = set()
+        self._gap: _Gap | None = None
+        self._late: dict[int, float] = {}  # skipped id -> watch until (monotonic)
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self._conn: asyncpg.Connection | None = None
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    async def start(self, wait: float = 10.0) -> None:
+        """Start listening; wait up to ``wait`` s for the first connection (it keeps trying after)."""
+        self._task = asyncio.create_task(self._run(), name="live-hub")
+        try:
+            async with asyncio.timeout(wait):
+                await self._ready.wait()
+        except TimeoutError:
+            log.warning("live stream: database not reachable yet; dashboards wait until it is")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        for sub in list(self._subs):
+            sub._close()
+        self._subs.clear()
+
+    # -- subscribers ------------------------------------------------------------------------------
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(self, self.cursor, self.queue_size)
+        if self._stopping:
+            sub._close()
+        else:
+            self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def ready(self) -> bool:
+        """True once the first LISTEN connection set the cursor."""
+        return self._ready.is_set()
+
+    async def wait_ready(self, within: float) -> bool:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._ready.wait()
+        return self._ready.is_set()
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def late_ids(self) -> frozenset[int]:
+        return frozenset(self._late)
+
+    def _deliver(self, event: LiveEventOut) -> None:
+        self.delivered += 1
+        for sub in list(self._subs):
+            if not sub._offer(event):
+                self._subs.discard(sub)
+                self.dropped += 1
+                log.warning("live stream: dropped a slow subscriber (queue of %d full)", self.queue_size)
+
+    # -- the listener -----------------------------------------------------------------------------
+
+    def _on_notify(self, *_args) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        first = True
+        while not self._stopping:
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=10)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                self.connected = False
+                log.warning("live stream: cannot reach the database (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            self._conn = conn
+            try:
+                await conn.add_listener(CHANNEL, self._on_notify)
+                conn.add_termination_listener(self._on_notify)
+                if first:  # start at the present; history is served from the table by id
+                    self.cursor = await conn.fetchval("SELECT coalesce(max(id), 0) FROM live_events")
+                    first = False
+                self.connected = True
+                backoff = 0.2
+                self._ready.set()
+                log.info("live stream: listening on %s from event %d", CHANNEL, self.cursor)
+                await self._pump(conn)  # also catches up whatever committed while we were away
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("live stream: listener connection lost (%s); reconnecting", type(exc).__name__)
+            except Exception:  # never let the listener die: dashboards depend on it
+                log.exception("live stream: unexpected error; reconnecting")
+            finally:
+                self.connected = False
+                self._conn = None
+                with suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 2)
+                conn.terminate()
+            if not self._stopping:
+                await asyncio.sleep(backoff)
+
+    async def _pump(self, conn: asyncpg.Connection) -> None:
+        self._wake.set()
+        while not self._stopping and not conn.is_closed():
+            timeout = self.gap_recheck if self._gap else self.poll_interval
+            with suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            self._wake.clear()
+            if conn.is_closed():
+                break
+            if await self._drain(conn):
+                self._wake.set()  # a full batch: there is more to read
+
+    async def _drain(self, conn: asyncpg.Connection) -> bool:
+        """Read committed events past the cursor (and watched late ids); deliver in order."""
+        now = time.monotonic()
+        self._late = {i: until for i, until in self._late.items() if until > now}
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            snapshot = await conn.fetchval("SELECT pg_current_snapshot()::text")
+            rows = await conn.fetch(_FETCH, self.cursor, list(self._late), self.batch)
+        running = _running_xids(snapshot)
+        for row in rows:
+            event_id = row["id"]
+            if event_id <= self.cursor:
+                if self._late.pop(event_id, None) is not None:
+                    self._deliver(
+                        LiveEventOut(event_id, row["kind"], row["alarm_id"], row["data"], late=True)
+                    )
+                    await asyncio.sleep(0)
+                continue
+            if event_id > self.cursor + 1 and not self._gap_settled(event_id, running, now):
+                break  # hold back until the missing ids commit or are known not to be coming
+            self._gap = None
+            self._deliver(LiveEventOut(event_id, row["kind"], row["alarm_id"], row["data"]))
+            self.cursor = event_id
+            await asyncio.sleep(0)  # let the streams take it before the next one
+        return len(rows) == self.batch
+
+    def _gap_settled(self, next_id: int, running: set[int], now: float) -> bool:
+        """Ids cursor+1 .. next_id-1 are missing: may the cursor move past them now?"""
+        first_missing = self.cursor + 1
+        if self._gap is None or self._gap.start != first_missing:
+            self._gap = _Gap(first_missing, now, set(running))
+        gap = self._gap
+        settled = not (gap.waiting_for & running)  # everyone who might hold them has finished
+        timed_out = now - gap.seen_at >= self.gap_hold
+        if not (settled or timed_out):
+            return False
+        if timed_out and not settled:
+            log.warning(
+                "live stream: events %d..%d uncommitted after %.1f s; moving on",
+                first_missing,
+                next_id - 1,
+                self.gap_hold,
+            )
+        until = now + self.late_watch
+        for missing in range(first_missing, min(next_id, first_missing + 10_000)):
+            self._late[missing] = until
+        return True
+
+
+def _running_xids(snapshot: str) -> set[int]:
+    """Transaction ids in progress in a ``pg_current_snapshot()`` text ``xmin:xmax:xip,...``."""
+    xip = snapshot.split(":", 2)[2]
+    return {int(x) for x in xip.split(",") if x}
+
+
+def plain_dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@asynccontextmanager
+async def live_stream(app: FastAPI) -> AsyncIterator[None]:
+    """App component: the process's live-event hub, as ``app.state.live_hub``."""
+    hub = LiveHub(plain_dsn(app.state.settings.database_url))
+    await hub.start()
+    app.state.live_hub = hub
+    try:
+        yield
+    finally:
+        app.state.live_hub = None
+        await hub.stop()

@@ -1,0 +1,1 @@
+"""Browser pages (operator dashboard, ERS jobs, log-in) and their static files."""

@@ -1,0 +1,70 @@
+"""The browser pages: static shells, no build step. Every piece of data they show
+comes from the authenticated JSON API, so the shells themselves are public."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from arc.auth.deps import public
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+HTML_DIR = WEB_DIR / "html"
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'none'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
+
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[Depends(public("page shell; data comes from authenticated API"))],
+)
+
+
+@cache
+def _page(name: str) -> str:
+    return (HTML_DIR / f"{name}.html").read_text(encoding="utf-8")
+
+
+def _html(name: str) -> HTMLResponse:
+    return HTMLResponse(_page(name), headers=PAGE_HEADERS)
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    """The log-in page sends a signed-in user on to the page for their role."""
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/login")
+async def login_page() -> HTMLResponse:
+    return _html("login")
+
+
+@router.get("/dashboard")
+async def dashboard_page() -> HTMLResponse:
+    return _html("dashboard")
+
+
+@router.get("/ers")
+async def ers_page() -> HTMLResponse:
+    return _html("ers")
+
+
+def install_pages(app: FastAPI) -> None:
+    """The page routes and ``/static`` (JS modules, CSS)."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,147 @@
+"""The process's live-event hub: committed events only, in id order, slow subscribers dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy import text
+
+from arc.db import make_sessionmaker
+from arc.live.events import emit
+from arc.live.stream import LiveHub, Subscription, plain_dsn
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def hub(db, database_url):
+    live = LiveHub(plain_dsn(database_url), poll_interval=0.5, gap_hold=1.0)
+    await live.start()
+    assert live.ready
+    yield live
+    await live.stop()
+
+
+async def _next(sub: Subscription, within: float = 5.0):
+    async with asyncio.timeout(within):
+        return await sub.get()
+
+
+async def _nothing_within(sub: Subscription, seconds: float) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            await sub.get()
+    except TimeoutError:
+        return True
+    return False
+
+
+async def _emit_committed(engine, n: int, kind: str = "alarm.opened") -> list[int]:
+    ids = []
+    async with make_sessionmaker(engine)() as s:
+        for i in range(n):
+            ids.append((await emit(s, kind, {"n": i})).id)
+        await s.commit()
+    return ids
+
+
+async def test_event_arrives_only_after_commit(hub, engine):
+    sub = hub.subscribe()
+    async with make_sessionmaker(engine)() as s:
+        event = await emit(s, "alarm.opened", {"id": 41, "title": "Pendant"}, alarm_id=41)
+        assert await _nothing_within(sub, 0.3), "an uncommitted event reached a dashboard"
+        await s.commit()
+    got = await _next(sub)
+    assert (got.id, got.kind, got.alarm_id) == (event.id, "alarm.opened", 41)
+    assert json.loads(got.data) == {"id": 41, "title": "Pendant"}
+    assert got.frame() == f"id: {event.id}\nevent: alarm.opened\ndata: {got.data}\n\n".encode()
+
+
+async def test_rolled_back_event_never_arrives_and_does_not_hold_up_later_ones(hub, engine):
+    sub = hub.subscribe()
+    async with make_sessionmaker(engine)() as s:
+        await emit(s, "alarm.opened", {"doomed": True})
+        await s.rollback()
+    assert await _nothing_within(sub, 0.3)
+    [kept] = await _emit_committed(engine, 1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    got = await _next(sub)
+    assert got.id == kept and json.loads(got.data) == {"n": 0}
+    assert loop.time() - started < hub.gap_hold, "a rolled-back id should not stall the stream"
+
+
+async def test_out_of_order_commits_are_delivered_in_id_order(hub, engine):
+    sub = hub.subscribe()
+    maker = make_sessionmaker(engine)
+    async with maker() as first, maker() as second:
+        early = await emit(first, "alarm.opened", {"which": "early"})
+        late = await emit(second, "alarm.opened", {"which": "late"})
+        assert early.id < late.id
+        await second.commit()
+        assert await _nothing_within(sub, 0.3), "id order must hold while the earlier id is in flight"
+        await first.commit()
+    assert [(await _next(sub)).id, (await _next(sub)).id] == [early.id, late.id]
+
+
+async def test_event_committed_after_the_hold_still_arrives_without_moving_the_resume_point(hub, engine):
+    sub = hub.subscribe()
+    maker = make_sessionmaker(engine)
+    async with maker() as slow:
+        straggler = await emit(slow, "alarm.opened", {"which": "straggler"})
+        [quick] = await _emit_committed(engine, 1)
+        got = await _next(sub, within=hub.gap_hold + 3)  # the hub gives up waiting and moves on
+        assert got.id == quick
+        await slow.commit()
+    got = await _next(sub)
+    assert (got.id, got.late) == (straggler.id, True)
+    assert not got.frame().startswith(b"id:"), "a late event must not move the browser's Last-Event-ID back"
+
+
+async def test_slow_subscriber_is_dropped_and_never_blocks_the_others(db, database_url, engine):
+    hub = LiveHub(plain_dsn(database_url), queue_size=3, poll_interval=0.5)
+    await hub.start()
+    try:
+        slow, fast = hub.subscribe(), hub.subscribe()
+        received: list[int] = []
+
+        async def keep_up() -> None:
+            while len(received) < 10:
+                received.append((await _next(fast)).id)
+
+        reader = asyncio.create_task(keep_up())
+        ids = await _emit_committed(engine, 10)
+        async with asyncio.timeout(5):
+            await reader
+        assert received == ids
+        assert slow.dropped and hub.dropped == 1
+        assert await _next(slow) is None, "a dropped stream must end so the browser resumes by id"
+        assert hub.subscribers == 1
+    finally:
+        await hub.stop()
+
+
+async def test_listener_reconnects_and_catches_up_after_losing_its_connection(hub, engine):
+    sub = hub.subscribe()
+    pid = hub._conn.get_server_pid()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    ids = await _emit_committed(engine, 2)  # committed while the hub may not be listening
+    assert [(await _next(sub, within=10)).id for _ in ids] == ids
+    assert hub.connected and hub._conn.get_server_pid() != pid
+
+
+async def test_stopping_the_hub_ends_every_stream(database_url, db):
+    hub = LiveHub(plain_dsn(database_url))
+    await hub.start()
+    sub = hub.subscribe()
+    await hub.stop()
+    assert await _next(sub) is None
+    assert await _next(hub.subscribe()) is None
+
+
+async def test_stream_without_the_live_component_says_unavailable(client):
+    answer = await client.get("/api/live/stream")
+    assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
