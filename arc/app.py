@@ -54,6 +54,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock or Clock()
     app.state.components = list(components or [])
+    app.state.mqtt = None  # the ingest's publisher when it runs (arc/ingest/worker.py)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
     app.include_router(health_router)

@@ -25,9 +25,11 @@ EXTRA_COMMANDS: dict[str, tuple] = {}
 
 def app_components(settings: Settings) -> list:
     """Everything that runs beside the HTTP API in one service process."""
+    from arc.ingest.worker import ingest_component
+    from arc.scheduler import scheduler_component
     from arc.live.stream import live_stream
 
-    return [live_stream]
+    return [live_stream, ingest_component, scheduler_component]
 
 
 async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:

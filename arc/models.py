@@ -2,6 +2,7 @@
 
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.auth.models import User
+from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.live.models import LiveEvent
 from arc.registry.models import Connection, Customer, Responder
 from devices.base import Base
@@ -13,8 +14,10 @@ __all__ = [
     "Base",
     "Connection",
     "Customer",
+    "InboxMessage",
     "LiveEvent",
     "Peripheral",
+    "RejectedMessage",
     "Responder",
     "Unit",
     "User",

@@ -42,6 +42,54 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='JSON rule -> rank, e.g. {"dty:0033": 10}; see arc/alarms/priority.py',
     )
+    # --- unit ingest (arc/ingest) ---
+    mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(
+        default="auto",
+        description="MQTT version of the ingest client; auto tries 5 and falls back to 3.1.1 (amqtt)",
+    )
+    mqtt_session_expiry_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="MQTT 5 session expiry: how long the broker keeps queuing for a stopped ingest",
+    )
+    mqtt_receive_maximum: int = Field(
+        default=2000, ge=1, le=65535, description="MQTT 5: unacknowledged messages the broker may send us"
+    )
+    ingest_batch_max: int = Field(
+        default=200, ge=1, le=5000, description="most messages stored in one transaction"
+    )
+    ingest_batch_wait_ms: float = Field(
+        default=5.0, ge=0, le=1000, description="how long a batch waits for more messages before commit"
+    )
+    ingest_max_backlog: int = Field(
+        default=20_000,
+        ge=0,
+        description="messages waiting beyond this are answered snu 6 (busy) instead of being queued",
+    )
+    ingest_max_bytes: int = Field(default=8192, ge=256, description="largest mrq payload accepted (snu 1)")
+    ingest_ref_reuse_minutes: int = Field(
+        default=120,
+        ge=1,
+        description="a ref seen longer ago than this, whose alarm is closed, starts a new session (ref wrap)",
+    )
+    ingest_fault_pause_before_commit_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="TESTING ONLY: sleep this long before each ingest COMMIT (crash test); 0 = off",
+    )
+    close_on_reset: bool = Field(
+        default=False,
+        description="an RE from the unit closes its alarm if no operator has accepted it yet "
+        "(default: keep it queued for an operator to confirm)",
+    )
+    no_comms_sweep_seconds: int = Field(default=60, ge=1, description="how often the no-comms sweep runs")
+    scheduler_enabled: bool = Field(default=True, description="take part in the scheduler leader election")
+    scheduler_lock_key: int = Field(
+        default=0x11FE11E, description="PostgreSQL advisory lock key of the scheduler leader"
+    )
+    scheduler_retry_seconds: float = Field(
+        default=5.0, gt=0, description="how often a follower tries to become the scheduler leader"
+    )
     log_level: str = "INFO"
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
 
@@ -69,6 +117,12 @@ class Settings(BaseSettings):
             raise ValueError("LIFELINE_SECRET_KEY must be set to a private value outside development")
         if self.env == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("LIFELINE_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _no_fault_injection_in_production(self) -> Settings:
+        if self.env == "production" and self.ingest_fault_pause_before_commit_s:
+            raise ValueError("LIFELINE_INGEST_FAULT_PAUSE_BEFORE_COMMIT_S is for tests only")
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from devices.protocol.codec import (
     KNOWN_TAGS,
+    DEFAULT_ROOT,
     MAX_BYTES,
     MRQ_SUBSCRIPTION,
     QOS,
@@ -10,8 +11,10 @@ from devices.protocol.codec import (
     cid_from_topic,
     decode_mrq,
     encode_mrs,
+    mrq_subscription,
     mrq_topic,
     mrs_topic,
+    reply_topic,
     status_topic,
 )
 from devices.protocol.codes import (
@@ -33,6 +36,7 @@ from devices.protocol.codes import (
 from devices.protocol.messages import DEFAULT_VERSION, MESSAGE_TYPES, Fmt, GeoFix, Mrq, Mrs
 
 __all__ = [
+    "DEFAULT_ROOT",
     "DEFAULT_VERSION",
     "DEVICE_TYPES",
     "KNOWN_TAGS",
@@ -58,9 +62,11 @@ __all__ = [
     "device_category",
     "device_type_name",
     "encode_mrs",
+    "mrq_subscription",
     "mrq_topic",
     "mrs_topic",
     "normalise_code",
+    "reply_topic",
     "restored_failure",
     "status_category",
     "status_name",

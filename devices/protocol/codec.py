@@ -45,23 +45,40 @@ _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 # --- topics -----------------------------------------------------------------
 
 
-def mrq_topic(cid: str) -> str:
-    return f"lifeline/{cid}/mrq"
+DEFAULT_ROOT = "lifeline"
 
 
-def mrs_topic(cid: str) -> str:
-    return f"lifeline/{cid}/mrs"
+def mrq_topic(cid: str, root: str = DEFAULT_ROOT) -> str:
+    return f"{root}/{cid}/mrq"
 
 
-def status_topic(cid: str) -> str:
-    return f"lifeline/{cid}/status"
+def mrs_topic(cid: str, root: str = DEFAULT_ROOT) -> str:
+    return f"{root}/{cid}/mrs"
 
 
-def cid_from_topic(topic: str) -> str | None:
-    """The cid of a `lifeline/{cid}/mrq` topic, or None if the topic is not one."""
-    parts = topic.split("/")
-    if len(parts) == 3 and parts[0] == "lifeline" and parts[2] == "mrq":
-        cid = parts[1]
+def status_topic(cid: str, root: str = DEFAULT_ROOT) -> str:
+    return f"{root}/{cid}/status"
+
+
+def mrq_subscription(root: str = DEFAULT_ROOT, shared_group: str | None = None) -> str:
+    """The ingest's topic filter; `$share/<group>/...` when processes split the load."""
+    topic = f"{root}/+/mrq"
+    return f"$share/{shared_group}/{topic}" if shared_group else topic
+
+
+def reply_topic(mrq_topic_name: str) -> str:
+    """The `mrs` topic answering a message received on `mrq_topic_name` (`{root}/{x}/mrq`)."""
+    head, _, _ = mrq_topic_name.rpartition("/")
+    return f"{head}/mrs"
+
+
+def cid_from_topic(topic: str, root: str = DEFAULT_ROOT) -> str | None:
+    """The cid of a `{root}/{cid}/mrq` topic, or None if the topic is not one."""
+    if not topic.startswith(root + "/"):
+        return None
+    parts = topic[len(root) + 1 :].split("/")
+    if len(parts) == 2 and parts[1] == "mrq":
+        cid = parts[0]
         if cid.isascii() and cid.isdigit():
             return cid
     return None

@@ -38,6 +38,10 @@ class Unit(IdMixin, TimestampMixin, Base):
     battery_low: Mapped[bool] = mapped_column(default=False, server_default="false")
     tamper: Mapped[bool] = mapped_column(default=False, server_default="false")
     notes: Mapped[str | None] = mapped_column(String(2000))
+    # supervision (arc/supervision): last heartbeat, automatic test transmission, hbo/hbi negotiation
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column()
+    last_test_at: Mapped[datetime | None] = mapped_column()
+    accepts_hbi: Mapped[bool] = mapped_column(default=False, server_default="false")
 
     peripherals: Mapped[list[Peripheral]] = relationship(
         back_populates="unit", lazy="raise", cascade="all, delete-orphan", order_by="Peripheral.id"

@@ -1,0 +1,1 @@
+"""Unit ingest: MQTT `mrq` in, store (inbox) and triage in one transaction, `mrs` out after COMMIT."""

@@ -1,0 +1,83 @@
+"""How the ingest talks MQTT: connection options, the persistent session, and the publisher.
+
+The ingest keeps a *persistent session* under a fixed client id (LIFELINE_MQTT_CLIENT_ID):
+MQTT 3.1.1 ``clean_session=False``; MQTT 5 ``clean_start=False`` with a session expiry
+interval (an MQTT 5 session with expiry 0 would vanish on disconnect). Messages are
+acknowledged (PUBACK) only after their transaction has committed, so a message the
+process received but never stored is redelivered by the broker when the session
+resumes. MQTT 5 also lets us raise the broker's in-flight window (Receive Maximum),
+which batching needs; the embedded amqtt broker speaks 3.1.1 only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from arc.settings import Settings
+
+
+def broker_address(mqtt_url: str) -> dict[str, Any]:
+    parts = urlsplit(mqtt_url)
+    return {
+        "hostname": parts.hostname or "127.0.0.1",
+        "port": parts.port or 1883,
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+    }
+
+
+def client_options(settings: Settings, version: str, queue_type: type | None = None) -> dict[str, Any]:
+    """aiomqtt.Client keyword arguments for the ingest's persistent session."""
+    options: dict[str, Any] = {
+        **broker_address(settings.mqtt_url or "mqtt://127.0.0.1:1883"),
+        "identifier": settings.mqtt_client_id,
+        "keepalive": 30,
+        "timeout": 10,
+        "max_inflight_messages": 1000,  # our own outgoing replies in flight
+    }
+    if queue_type is not None:
+        options["queue_type"] = queue_type
+    if version == "5":
+        connect = Properties(PacketTypes.CONNECT)
+        connect.SessionExpiryInterval = settings.mqtt_session_expiry_seconds
+        connect.ReceiveMaximum = settings.mqtt_receive_maximum
+        options.update(protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=connect)
+    else:
+        options.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
+    return options
+
+
+def paho_of(client: aiomqtt.Client) -> Any:
+    """The paho client inside aiomqtt, for the two things aiomqtt does not expose:
+    manual acknowledgement (ack after COMMIT) and fire-and-forget QoS 1 publishing."""
+    return client._client
+
+
+class MqttPublisher:
+    """``app.state.mqtt``: publishes through the ingest's current connection."""
+
+    def __init__(self) -> None:
+        self.client: aiomqtt.Client | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None
+
+    async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        client = self.client
+        if client is None:
+            raise ConnectionError("the ingest is not connected to the broker")
+        await client.publish(topic, payload, qos=qos)
+
+    def publish_nowait(self, topic: str, payload: bytes, qos: int = 1) -> bool:
+        """Queue a publish without waiting for PUBACK (paho sends it as the socket allows)."""
+        client = self.client
+        if client is None:
+            return False
+        info = paho_of(client).publish(topic, payload, qos)
+        return info.rc == 0

@@ -1,0 +1,348 @@
+"""Store, then answer: a batch of MQTT messages -> one transaction -> one reply per message.
+
+    decode          bytes -> Mrq | Rejection (pure codec; the topic gives the cid)
+    reject          Rejection -> ingest_rejected row (raw bytes, reason) and its snu
+    store           INSERT ... ON CONFLICT DO NOTHING into ingest_inbox: new or duplicate
+    mark heard      one UPDATE of units for the whole batch (last heard, heartbeat, test, hbo)
+    triage          new messages, in arrival order (arc/ingest/triage.py)
+    duplicates      the answer each retransmission's session has now
+    COMMIT          then (and only then) the replies are handed back to be published
+
+If a batch fails it is rolled back and its messages are retried one by one, so
+one bad message never costs the others; a message that still fails is stored
+with a bare alarm (never drop an alarm) or, if even that fails, answered
+snu 5 (not treated: the unit tries its next receiver).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from arc.alarms import intake
+from arc.alarms.models import Alarm
+from arc.alarms.priority import classify
+from arc.clock import Clock
+from arc.db import session_scope
+from arc.ingest import triage
+from arc.ingest.metrics import ACTIONS, BATCH_FAILURES, BATCH_SECONDS, BATCH_SIZE, MESSAGES, REJECTED
+from arc.ingest.models import InboxMessage, RejectedMessage
+from arc.ingest.replies import Reply, make_reply
+from arc.settings import Settings
+from arc.supervision import comms
+from devices.protocol import Mrq, Mrs, Rejection, cid_from_topic, decode_mrq
+from devices.protocol.codes import Snu
+
+log = logging.getLogger(__name__)
+
+MAX_STORED_PAYLOAD = 65_536  # raw bytes kept for a rejected message
+
+
+@dataclass(slots=True)
+class Incoming:
+    """One MQTT message as received; ``token`` is what the worker needs to acknowledge it."""
+
+    topic: str
+    payload: bytes
+    token: object = None
+
+
+@dataclass
+class _Batch:
+    """Working state of one transaction."""
+
+    now: object
+    replies: list[Reply | None]
+    heard: comms.Heard = field(default_factory=comms.Heard)
+    counts: dict[str, int] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+
+class Pipeline:
+    def __init__(
+        self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+    ) -> None:
+        self.settings = settings
+        self.maker = sessionmaker
+        self.clock = clock
+
+    # --- decode -------------------------------------------------------------------
+
+    def decode(self, item: Incoming) -> Mrq | Rejection:
+        try:
+            cid = cid_from_topic(item.topic, self.settings.mqtt_topic_root)
+            if cid is None:
+                loose = decode_mrq(item.payload, None, self.settings.ingest_max_bytes)
+                return Rejection(
+                    Snu.WRONG_DATA, "bad_topic", "topic is not {root}/{cid}/mrq", loose.ref, loose.fmt
+                )
+            return decode_mrq(item.payload, cid, self.settings.ingest_max_bytes)
+        except Exception:  # pragma: no cover - the codec never raises; belt and braces
+            return Rejection(Snu.INVALID_FORMAT, "invalid_format", "unreadable message")
+
+    # --- the whole boundary ---------------------------------------------------------
+
+    async def handle(self, items: list[Incoming]) -> list[Reply]:
+        """Store and triage ``items``; return one reply per item, in order. Never raises on input."""
+        decoded = [self.decode(item) for item in items]
+        try:
+            return await self._store(items, decoded)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if len(items) > 1:
+                BATCH_FAILURES.inc()
+                log.warning(
+                    "ingest batch of %d failed (%s); retrying one by one", len(items), type(exc).__name__
+                )
+            else:
+                log.warning("ingest message failed (%s); retrying", type(exc).__name__)
+        replies: list[Reply] = []
+        for item, message in zip(items, decoded, strict=True):
+            replies.append(await self._one(item, message))
+        return replies
+
+    async def _one(self, item: Incoming, message: Mrq | Rejection) -> Reply:
+        error: Exception | None = None
+        for _attempt in range(2):
+            try:
+                return (await self._store([item], [message]))[0]
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = exc
+        log.error("ingest could not triage a message from cid %s: %r", _cid(message), error)
+        return await self._fallback(item, message, error)
+
+    # --- one transaction --------------------------------------------------------------
+
+    async def _store(self, items: list[Incoming], decoded: list[Mrq | Rejection]) -> list[Reply]:
+        started = time.perf_counter()
+        batch = _Batch(now=self.clock.now(), replies=[None] * len(items))
+        async with session_scope(self.maker) as session:
+            await self._reject(session, batch, items, decoded)
+            valid = [(i, m) for i, m in enumerate(decoded) if isinstance(m, Mrq)]
+            if valid:
+                await self._accept(session, batch, items, valid)
+            await self._fault_injection(len(items))
+        replies = [reply for reply in batch.replies if reply is not None]
+        assert len(replies) == len(items)
+        for outcome, n in batch.counts.items():
+            MESSAGES.labels(outcome).inc(n)
+        for action in batch.actions:
+            ACTIONS.labels(action).inc()
+        for reason in batch.reasons:
+            REJECTED.labels(reason).inc()
+        BATCH_SIZE.observe(len(items))
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        return replies
+
+    async def _reject(
+        self, session: AsyncSession, batch: _Batch, items: list[Incoming], decoded: list[Mrq | Rejection]
+    ) -> None:
+        rows = []
+        for index, (item, message) in enumerate(zip(items, decoded, strict=True)):
+            if isinstance(message, Rejection):
+                rows.append(
+                    {
+                        "received_at": batch.now,
+                        "topic": item.topic[:400],
+                        "cid": cid_from_topic(item.topic, self.settings.mqtt_topic_root),
+                        "ref": message.ref,
+                        "fmt": message.fmt,
+                        "snu": int(message.snu),
+                        "reason": message.reason[:32],
+                        "detail": message.detail[:200],
+                        "payload": bytes(item.payload[:MAX_STORED_PAYLOAD]),
+                    }
+                )
+                batch.replies[index] = make_reply(item.topic, message.to_mrs(), message.fmt)
+                batch.count("rejected")
+                batch.reasons.append(message.reason)
+        if rows:
+            await session.execute(insert(RejectedMessage), rows)
+
+    async def _accept(
+        self, session: AsyncSession, batch: _Batch, items: list[Incoming], valid: list[tuple[int, Mrq]]
+    ) -> None:
+        settings, now = self.settings, batch.now
+        units = await comms.load_units(session, {m.cid for _, m in valid})
+        rows, first, duplicates = [], {}, []
+        for index, mrq in valid:
+            key = (mrq.cid, mrq.ref, mrq.mty, triage.content_key(mrq))
+            self._note_heard(batch.heard, mrq)
+            if key in first:
+                duplicates.append((index, mrq))
+                continue
+            first[key] = index
+            quick = triage.quick_outcome(mrq)
+            rows.append(
+                {
+                    "cid": mrq.cid,
+                    "ref": mrq.ref,
+                    "mty": mrq.mty,
+                    "content_key": key[3],
+                    "generation": 0,
+                    "fmt": mrq.fmt,
+                    "topic": items[index].topic[:200],
+                    "message": mrq.to_dict(),
+                    "received_at": now,
+                    "handled_at": now if quick else None,
+                    "action": quick.action if quick else None,
+                    "snu": int(quick.snu) if quick else None,
+                    "final_answer_at": now if quick else None,
+                }
+            )
+        result = await session.execute(
+            pg_insert(InboxMessage)
+            .on_conflict_do_nothing()
+            .returning(
+                InboxMessage.id,
+                InboxMessage.cid,
+                InboxMessage.ref,
+                InboxMessage.mty,
+                InboxMessage.content_key,
+            ),
+            rows,
+        )
+        inserted = {(r.cid, r.ref, r.mty, r.content_key): r.id for r in result}
+        await comms.mark_heard(session, batch.heard, now)
+        ctx = triage.Context(settings, now)
+        by_index = dict(valid)
+        for key, index in first.items():
+            row_id = inserted.get(key)
+            if row_id is None:
+                duplicates.append((index, by_index[index]))
+                continue
+            await self._new(session, batch, ctx, index, items[index], by_index[index], row_id, units)
+        for index, mrq in sorted(duplicates, key=lambda pair: pair[0]):
+            outcome, new_id = await triage.answer_duplicate(session, mrq, ctx)
+            if new_id is not None:
+                await self._new(session, batch, ctx, index, items[index], mrq, new_id, units, quick_ok=False)
+                continue
+            batch.count("duplicate")
+            batch.actions.append("duplicate")
+            batch.replies[index] = self._reply(items[index], mrq, outcome, units)
+
+    async def _new(
+        self,
+        session: AsyncSession,
+        batch: _Batch,
+        ctx: triage.Context,
+        index: int,
+        item: Incoming,
+        mrq: Mrq,
+        row_id: int,
+        units: dict[str, comms.UnitRow],
+        *,
+        quick_ok: bool = True,
+    ) -> None:
+        outcome = triage.quick_outcome(mrq)
+        if outcome is None or not quick_ok:
+            outcome = await triage.triage(session, mrq, units.get(mrq.cid), ctx)
+            await triage.record(session, row_id, outcome, ctx.now)
+        batch.count("stored")
+        batch.actions.append(outcome.action)
+        batch.replies[index] = self._reply(item, mrq, outcome, units)
+
+    def _reply(
+        self, item: Incoming, mrq: Mrq, outcome: triage.Outcome, units: dict[str, comms.UnitRow]
+    ) -> Reply:
+        hbi = comms.hbi_for(mrq, units.get(mrq.cid), self.settings)
+        return make_reply(item.topic, Mrs.reply(mrq.ref, int(outcome.snu), hbi=hbi), mrq.fmt)
+
+    @staticmethod
+    def _note_heard(heard: comms.Heard, mrq: Mrq) -> None:
+        heard.cids.add(mrq.cid)
+        if mrq.mty == "PI":
+            heard.heartbeats.add(mrq.cid)
+        quick = triage.quick_outcome(mrq)
+        if quick is not None and quick.action == "test":
+            heard.tests.add(mrq.cid)
+        if mrq.accepts_hbi:
+            heard.accepts_hbi.add(mrq.cid)
+
+    async def _fault_injection(self, size: int) -> None:
+        pause = self.settings.ingest_fault_pause_before_commit_s
+        if pause:
+            log.warning("ingest fault injection: paused %.1f s before COMMIT (batch of %d)", pause, size)
+            await asyncio.sleep(pause)
+
+    # --- last resort ------------------------------------------------------------------
+
+    async def _fallback(self, item: Incoming, message: Mrq | Rejection, error: Exception | None) -> Reply:
+        """Triage keeps failing for this message: store it with a bare alarm for an operator
+        (a heartbeat is just stored); if even that fails, answer snu 5 (not treated)."""
+        REJECTED.labels("triage_failed").inc()
+        now = self.clock.now()
+        try:
+            async with session_scope(self.maker) as session:
+                if isinstance(message, Rejection):
+                    raise RuntimeError("could not store a rejected message")
+                alarm_id, snu = None, Snu.OK
+                if message.mty != "PI":
+                    alarm_id = await self._bare_alarm(session, message, now, error)
+                    snu = Snu.HOLD
+                await session.execute(
+                    pg_insert(InboxMessage)
+                    .values(
+                        cid=message.cid,
+                        ref=message.ref,
+                        mty=message.mty,
+                        content_key=triage.content_key(message),
+                        fmt=message.fmt,
+                        topic=item.topic[:200],
+                        message=message.to_dict(),
+                        received_at=now,
+                        handled_at=now,
+                        action="triage_failed_alarm" if alarm_id else "triage_failed",
+                        alarm_id=alarm_id,
+                        snu=int(snu),
+                    )
+                    .on_conflict_do_nothing()
+                )
+            MESSAGES.labels("stored").inc()
+            return make_reply(item.topic, Mrs.reply(message.ref, int(snu)), message.fmt)
+        except Exception as exc:
+            log.error("ingest could not store a message from cid %s: %s", _cid(message), type(exc).__name__)
+            MESSAGES.labels("not_treated").inc()
+            return make_reply(item.topic, Mrs.reply(message.ref, Snu.NOT_TREATED), message.fmt)
+
+    async def _bare_alarm(self, session: AsyncSession, mrq: Mrq, now, error: Exception | None) -> int:
+        rank = classify(mrq.dty, mrq.stc, kind="activation", overrides=self.settings.priority_overrides)
+        alarm = Alarm(
+            cid=mrq.cid,
+            unknown_unit=False,
+            category=rank.category,
+            kind="activation",
+            priority=min(rank.rank, 20),
+            status="queued",
+            ref=mrq.ref,
+            dty=mrq.dty,
+            stc=mrq.stc,
+            did=mrq.did,
+            title=f"Message from unit {mrq.cid} could not be processed — check the unit",
+            raised_at=now,
+            last_activation_at=now,
+            caller_ids=list(mrq.crd),
+        )
+        session.add(alarm)
+        await session.flush()
+        error_name = type(error).__name__ if error else "unknown"
+        await intake.add_event(session, alarm, "received", now, data={"ref": mrq.ref, "error": error_name})
+        await intake.publish(session, alarm, "opened")
+        return alarm.id
+
+
+def _cid(message: Mrq | Rejection) -> str:
+    return message.cid if isinstance(message, Mrq) else "?"

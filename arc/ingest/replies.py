@@ -1,0 +1,94 @@
+"""Replies to units (`mrs`), sent only after COMMIT, and the answers alarm handling sends later.
+
+The answer to a session is computed from the alarm's current state: HOLD (4)
+while it is queued, OK (0) once an operator has accepted it (or it closed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arc.db import after_commit
+from arc.ingest.metrics import REPLIES
+from arc.ingest.models import InboxMessage
+from devices.protocol import Mrs, encode_mrs, reply_topic
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One `mrs`, encoded, with the topic it goes to."""
+
+    topic: str
+    payload: bytes
+    snu: int
+
+
+def make_reply(mrq_topic: str, mrs: Mrs, fmt: str) -> Reply:
+    return Reply(reply_topic(mrq_topic), encode_mrs(mrs, fmt if fmt in ("json", "xml") else "json"), mrs.snu)
+
+
+async def send(publisher: Publisher | None, replies: list[Reply]) -> int:
+    """Publish replies (QoS 1); a lost reply is harmless because the unit retransmits."""
+    if publisher is None:
+        return 0
+    sent = 0
+    for reply in replies:
+        try:
+            await publisher.publish(reply.topic, reply.payload, qos=1)
+            REPLIES.labels(str(reply.snu)).inc()
+            sent += 1
+        except Exception as exc:
+            log.warning("mrs not published (%s); the unit will retransmit", type(exc).__name__)
+    return sent
+
+
+async def answer_alarm_sessions(
+    session: AsyncSession, publisher: Publisher | None, alarm_id: int, snu: int = 0
+) -> int:
+    """Answer every stored `ME` session of this alarm that has had no final answer yet.
+
+    Registers the `mrs` (in each message's own JSON/XML format) to be published after this
+    transaction commits, marks the sessions answered, and returns how many. Does nothing
+    when there is no publisher (no ingest running): the unit's next HOLD re-poll is then
+    answered from the alarm's state by the ingest.
+    """
+    if publisher is None:
+        return 0
+    rows = (
+        await session.execute(
+            select(InboxMessage.id, InboxMessage.ref, InboxMessage.fmt, InboxMessage.topic)
+            .where(
+                InboxMessage.alarm_id == alarm_id,
+                InboxMessage.mty == "ME",
+                InboxMessage.final_answer_at.is_(None),
+            )
+            .order_by(InboxMessage.id)
+            .with_for_update()
+        )
+    ).all()
+    if not rows:
+        return 0
+    if snu != 4:
+        await session.execute(
+            update(InboxMessage)
+            .where(InboxMessage.id.in_([row.id for row in rows]))
+            .values(final_answer_at=func.now())
+        )
+    replies = [make_reply(row.topic, Mrs.reply(row.ref, snu), row.fmt) for row in rows]
+
+    async def _publish() -> None:
+        await send(publisher, replies)
+
+    after_commit(session, _publish)
+    return len(replies)

@@ -1,0 +1,213 @@
+"""The ingest worker: MQTT in, batches through the pipeline, replies out, PUBACK after COMMIT.
+
+on message   -> backlog (or snu 6 busy when the backlog is over LIFELINE_INGEST_MAX_BACKLOG)
+batcher      -> up to LIFELINE_INGEST_BATCH_MAX messages, waiting at most
+                LIFELINE_INGEST_BATCH_WAIT_MS for more -> Pipeline.handle (one transaction)
+             -> publish each mrs, then acknowledge each message to the broker
+connection   -> reconnect with exponential backoff; resubscribe; the persistent session
+                keeps what arrived while we were away
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiomqtt
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from arc.clock import Clock
+from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
+from arc.ingest.mqtt import MqttPublisher, client_options, paho_of
+from arc.ingest.pipeline import Incoming, Pipeline
+from arc.ingest.replies import Reply, make_reply
+from arc.settings import Settings
+from devices.protocol import Mrs, decode_mrq, mrq_subscription
+from devices.protocol.codes import Snu
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START, BACKOFF_MAX = 0.5, 30.0
+
+
+class IngestWorker:
+    def __init__(
+        self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.pipeline = Pipeline(settings, sessionmaker, clock or Clock())
+        self.publisher = MqttPublisher()
+        self.subscribed = asyncio.Event()
+        self._pending: deque = deque()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._version = "5" if settings.mqtt_protocol in ("auto", "5") else "3.1.1"
+        self._tasks: list[asyncio.Task] = []
+        self._client: aiomqtt.Client | None = None  # the connection messages arrive on (for PUBACK)
+
+    # --- public -------------------------------------------------------------------
+
+    def is_connected(self) -> bool:
+        return self.publisher.connected
+
+    async def start(self, wait_subscribed: float = 10.0) -> None:
+        self._tasks = [
+            asyncio.create_task(self._connection_loop(), name="ingest-mqtt"),
+            asyncio.create_task(self._batch_loop(), name="ingest-batches"),
+        ]
+        try:
+            await asyncio.wait_for(self.subscribed.wait(), wait_subscribed)
+        except TimeoutError:
+            log.warning(
+                "ingest not subscribed after %.0f s; it keeps trying in the background", wait_subscribed
+            )
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, then disconnect. Messages not yet stored are not acknowledged,
+        so the broker delivers them again when the session resumes."""
+        self._stopping = True
+        self._wakeup.set()
+        batches, connection = self._tasks[1], self._tasks[0]
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(batches, 30)
+        connection.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connection
+        self.publisher.client = None
+        CONNECTED.set(0)
+
+    # --- connection -------------------------------------------------------------------
+
+    async def _connection_loop(self) -> None:
+        backoff = BACKOFF_START
+        topic = mrq_subscription(self.settings.mqtt_topic_root, self.settings.mqtt_shared_group)
+        while not self._stopping:
+            client = aiomqtt.Client(**client_options(self.settings, self._version, self._feed_class()))
+            paho_of(client).manual_ack_set(True)
+            self._client = client
+            try:
+                async with client:
+                    self.publisher.client = client
+                    await client.subscribe(topic, qos=1)
+                    CONNECTED.set(1)
+                    self.subscribed.set()
+                    log.info("ingest subscribed to %s (MQTT %s, persistent session)", topic, self._version)
+                    backoff = BACKOFF_START
+                    async for _ in client.messages:  # returns when the connection drops
+                        pass  # pragma: no cover - messages arrive through the feed, not here
+            except aiomqtt.MqttError as exc:
+                if (
+                    self._version == "5"
+                    and self.settings.mqtt_protocol == "auto"
+                    and not self.subscribed.is_set()
+                ):
+                    log.info("broker refused MQTT 5 (%s); using MQTT 3.1.1", exc)
+                    self._version = "3.1.1"
+                    continue
+                log.warning("ingest lost the broker (%s); reconnecting in %.1f s", exc, backoff)
+            finally:
+                self.publisher.client = None
+                CONNECTED.set(0)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def _feed_class(self) -> type:
+        """aiomqtt hands each message to its queue's put_nowait: ours feeds the backlog directly."""
+        worker = self
+
+        class Feed(asyncio.Queue):
+            def put_nowait(self, item: aiomqtt.Message) -> None:
+                worker._received(item)
+
+        return Feed
+
+    def _received(self, message: aiomqtt.Message) -> None:
+        client = self._client
+        item = Incoming(str(message.topic), bytes(message.payload or b""), (client, message.mid, message.qos))
+        if len(self._pending) >= self.settings.ingest_max_backlog:
+            self._shed(item)
+            return
+        self._pending.append(item)
+        BACKLOG.set(len(self._pending))
+        self._wakeup.set()
+
+    def _shed(self, item: Incoming) -> None:
+        """Overload: answer snu 6 (busy) without storing; the unit retries or uses its next receiver."""
+        decoded = decode_mrq(item.payload, None, self.settings.ingest_max_bytes)
+        MESSAGES.labels("busy").inc()
+        self._reply_and_ack([item], [make_reply(item.topic, Mrs.reply(decoded.ref, Snu.BUSY), decoded.fmt)])
+
+    # --- batches ----------------------------------------------------------------------
+
+    async def _batch_loop(self) -> None:
+        batch_max = self.settings.ingest_batch_max
+        wait = self.settings.ingest_batch_wait_ms / 1000
+        while True:
+            await self._wakeup.wait()
+            if self._stopping:
+                return
+            if not self._pending:
+                self._wakeup.clear()
+                continue
+            if len(self._pending) < batch_max and wait:
+                await asyncio.sleep(wait)
+            batch = [self._pending.popleft() for _ in range(min(batch_max, len(self._pending)))]
+            if not self._pending:
+                self._wakeup.clear()
+            BACKLOG.set(len(self._pending))
+            try:
+                replies = await self.pipeline.handle(batch)
+            except Exception:  # pragma: no cover - handle() answers everything; keep the loop alive
+                log.exception("ingest batch failed unexpectedly; messages will be redelivered")
+                continue
+            self._reply_and_ack(batch, replies)
+
+    def _reply_and_ack(self, items: list[Incoming], replies: list[Reply]) -> None:
+        for reply in replies:
+            if self.publisher.publish_nowait(reply.topic, reply.payload, qos=1):
+                REPLIES.labels(str(reply.snu)).inc()
+        for item in items:
+            client, mid, qos = item.token
+            if client is not None and qos > 0:
+                with contextlib.suppress(Exception):  # a dead connection: the broker redelivers
+                    paho_of(client).ack(mid, qos)
+
+
+@asynccontextmanager
+async def ingest_component(app: FastAPI) -> AsyncIterator[None]:
+    """App component: the ingest runs beside the API; ``app.state.mqtt`` publishes through it."""
+    worker = IngestWorker(app.state.settings, app.state.sessionmaker, app.state.clock)
+    await worker.start()
+    app.state.ingest = worker
+    app.state.mqtt = worker.publisher
+    app.state.broker_connected = worker.is_connected
+    try:
+        yield
+    finally:
+        await worker.stop()
+        app.state.mqtt = None
+        app.state.broker_connected = None
+
+
+async def run_ingest(settings: Settings, args) -> None:
+    """``lifeline ingest``: only the ingest, no HTTP (external database and broker); stops on SIGTERM."""
+    from arc.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url or "")
+    worker = IngestWorker(settings, make_sessionmaker(engine), Clock())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await worker.start()
+    try:
+        await stop.wait()
+    finally:
+        await worker.stop()
+        await engine.dispose()

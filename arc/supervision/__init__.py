@@ -1,0 +1,1 @@
+"""Fleet supervision: last heard, no-comms, link / mains / battery / tamper state, heartbeat intervals."""

@@ -1,0 +1,152 @@
+"""Comms state per unit: last heard, heartbeats, tests, hbo/hbi, link / mains / battery / tamper.
+
+Every message from a unit is a sign of life (heartbeats, alarms, statuses and
+retransmissions alike). ``mark_heard`` records a whole batch in one UPDATE and
+clears the no-comms alarm of any unit that was silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arc.alarms import intake
+from arc.settings import Settings
+from devices.protocol import Mrq
+from devices.registry.models import Peripheral, Unit
+
+# status code -> (alarm kind, unit attribute it sets, value)
+FAILURES: dict[str, tuple[str, str | None, object]] = {
+    "0016": ("battery_low", "battery_low", True),
+    "0023": ("link_failure", "ip_link", "failed"),
+    "0024": ("link_failure", "mobile_link", "failed"),
+    "0026": ("link_failure", None, None),
+    "0027": ("link_failure", None, None),
+    "0085": ("mains_failure", "mains", "failed"),
+    "0100": ("temperature", None, None),
+    "0101": ("temperature", None, None),
+    "0123": ("radio_test_missing", None, None),
+    "0125": ("tamper", "tamper", True),
+}
+# restore code -> (failure code it clears, unit attribute, value)
+RESTORES: dict[str, tuple[str, str, str]] = {
+    "0112": ("0023", "ip_link", "ok"),
+    "0113": ("0024", "mobile_link", "ok"),
+    "0086": ("0085", "mains", "ok"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    """What the ingest needs to know about a unit, loaded once per batch."""
+
+    id: int
+    cid: str
+    heartbeat_interval_minutes: int | None
+    comms_state: str
+
+
+@dataclass
+class Heard:
+    """Signs of life in one batch, by cid."""
+
+    cids: set[str] = field(default_factory=set)
+    heartbeats: set[str] = field(default_factory=set)
+    tests: set[str] = field(default_factory=set)
+    accepts_hbi: set[str] = field(default_factory=set)
+
+
+async def load_units(session: AsyncSession, cids: set[str]) -> dict[str, UnitRow]:
+    if not cids:
+        return {}
+    rows = await session.execute(
+        select(Unit.id, Unit.cid, Unit.heartbeat_interval_minutes, Unit.comms_state).where(
+            Unit.cid.in_(sorted(cids))
+        )
+    )
+    return {
+        row.cid: UnitRow(row.id, row.cid, row.heartbeat_interval_minutes, row.comms_state) for row in rows
+    }
+
+
+def interval_minutes(unit: UnitRow | None, settings: Settings) -> int:
+    """The heartbeat interval the ARC wants from this unit (its own setting, else the default)."""
+    if unit is not None and unit.heartbeat_interval_minutes:
+        return unit.heartbeat_interval_minutes
+    return settings.heartbeat_interval_minutes
+
+
+def hbi_for(mrq: Mrq, unit: UnitRow | None, settings: Settings) -> int | None:
+    """`hbi` goes only to a unit that sent `hbo: "001"`."""
+    return interval_minutes(unit, settings) if mrq.accepts_hbi else None
+
+
+_HEARD_SQL = text(
+    """
+    WITH old AS (
+        SELECT id, comms_state FROM units WHERE cid = ANY(:cids) ORDER BY id FOR UPDATE
+    )
+    UPDATE units AS u SET
+        last_heard_at = :now,
+        comms_state = 'ok',
+        last_heartbeat_at = CASE WHEN u.cid = ANY(:heartbeats) THEN :now ELSE u.last_heartbeat_at END,
+        last_test_at = CASE WHEN u.cid = ANY(:tests) THEN :now ELSE u.last_test_at END,
+        accepts_hbi = u.accepts_hbi OR u.cid = ANY(:accepts_hbi)
+    FROM old WHERE u.id = old.id
+    RETURNING u.cid, old.comms_state
+    """
+)
+
+
+async def mark_heard(session: AsyncSession, heard: Heard, now: datetime) -> list[str]:
+    """Record a batch's signs of life; clear no-comms alarms. Returns the cids that came back."""
+    if not heard.cids:
+        return []
+    rows = await session.execute(
+        _HEARD_SQL,
+        {
+            "cids": sorted(heard.cids),
+            "now": now,
+            "heartbeats": sorted(heard.heartbeats),
+            "tests": sorted(heard.tests),
+            "accepts_hbi": sorted(heard.accepts_hbi),
+        },
+    )
+    back = sorted(row.cid for row in rows if row.comms_state == "no_comms")
+    for cid in back:
+        await intake.clear_technical(session, cid, "no_comms", now, data={"reason": "unit heard again"})
+    return back
+
+
+async def on_technical_status(
+    session: AsyncSession, source: intake.Source, mrq: Mrq, now: datetime, settings: Settings
+) -> tuple[str, int | None]:
+    """A technical status (`stc` 0016, 0023/0112, 0085/0086, 0125...): update the unit's state and
+    raise or clear the matching technical alarm. Returns (action, alarm id)."""
+    stc = mrq.stc or ""
+    unit = await session.get(Unit, source.unit_id) if source.unit_id is not None else None
+    if stc in RESTORES:
+        failure, attribute, value = RESTORES[stc]
+        if unit is not None:
+            setattr(unit, attribute, value)
+        kind = FAILURES[failure][0]
+        alarm = await intake.clear_technical(
+            session, source.cid, kind, now, stc=failure, data={"ref": mrq.ref, "stc": stc}
+        )
+        return "restored", alarm.id if alarm else None
+    kind, attribute, value = FAILURES.get(stc, ("technical", None, None))
+    if unit is not None and attribute is not None:
+        target: object = unit
+        if attribute == "battery_low" and mrq.did:
+            peripheral = await session.scalar(
+                select(Peripheral).where(Peripheral.unit_id == unit.id, Peripheral.did == mrq.did)
+            )
+            target = peripheral or unit
+        setattr(target, attribute, value)
+    alarm, action = await intake.raise_technical(
+        session, source, kind, now, settings.priority_overrides, mrq=mrq
+    )
+    return action, alarm.id

@@ -1,0 +1,58 @@
+"""The no-comms sweep: a unit silent for its heartbeat interval plus the grace period gets a
+technical no-comms alarm. Runs on the scheduler leader; the clock is the app's."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from fastapi import FastAPI
+from sqlalchemy import exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arc.alarms import intake
+from arc.db import session_scope
+from arc.registry.models import Connection
+from arc.scheduler import register_job
+from arc.settings import Settings
+from devices.registry.models import Unit
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_no_comms(session: AsyncSession, now: datetime, settings: Settings) -> list[int]:
+    """Mark silent units no-comms and raise their alarms. Returns the alarm ids raised.
+
+    Only units that have been heard at least once and serve a live connection are supervised
+    (a unit on the shelf is not missing).
+    """
+    minutes = func.coalesce(Unit.heartbeat_interval_minutes, settings.heartbeat_interval_minutes)
+    deadline = Unit.last_heard_at + func.make_interval(
+        0, 0, 0, 0, 0, minutes + settings.heartbeat_grace_minutes
+    )
+    live = exists().where(Connection.unit_id == Unit.id, Connection.status != "withdrawn")
+    silent = await session.scalars(
+        select(Unit)
+        .where(Unit.comms_state != "no_comms", Unit.last_heard_at.is_not(None), deadline < now, live)
+        .order_by(Unit.id)
+        .with_for_update(skip_locked=True)
+    )
+    raised: list[int] = []
+    for unit in silent:
+        unit.comms_state = "no_comms"
+        source = await intake.source_for(session, unit.cid, unit.id)
+        alarm, _ = await intake.raise_technical(
+            session, source, "no_comms", now, settings.priority_overrides, actor="system"
+        )
+        raised.append(alarm.id)
+    if raised:
+        log.info("no-comms sweep: %d unit(s) silent", len(raised))
+    return raised
+
+
+async def sweep_job(app: FastAPI) -> None:
+    async with session_scope(app.state.sessionmaker) as session:
+        await sweep_no_comms(session, app.state.clock.now(), app.state.settings)
+
+
+register_job("no_comms_sweep", lambda settings: settings.no_comms_sweep_seconds, sweep_job)
