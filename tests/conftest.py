@@ -227,6 +227,9 @@ async def live_server(db, settings: Settings, clock: FrozenClock, components: li
                 raise RuntimeError("uvicorn exited during start-up")
             await asyncio.sleep(0.02)
     yield SimpleNamespace(url=f"http://127.0.0.1:{port}", app=application, settings=served, server=server)
+    hub = getattr(application.state, "live_hub", None)
+    if hub is not None:
+        hub.close_streams()  # open event streams would otherwise hold the shutdown up
     server.should_exit = True
     async with asyncio.timeout(30):
         await task

@@ -1,6 +1,6 @@
 """``GET /api/live/stream``: Server-Sent Events for dashboards, with catch-up by id.
 
-A stream starts with ``event: hello`` (``{"last_id": …}``), replays every
+A stream starts with ``event: hello`` (``{"last_id", "now"}``), replays every
 committed event after ``Last-Event-ID`` (or ``?after=``) from the
 ``live_events`` table, then carries live events from this process's hub, in id
 order, with no gaps and no duplicates. A comment line every 15 s keeps proxies
@@ -71,7 +71,7 @@ async def stream(
         raise Unavailable("the live stream cannot reach the database yet; retry shortly")
     sub = hub.subscribe()
     state = request.app.state
-    body = _events(sub, resume, state.sessionmaker, lambda: _still_allowed(state, auth.id))
+    body = _events(sub, resume, state.sessionmaker, lambda: _still_allowed(state, auth.id), state.clock.now)
     return StreamingResponse(
         body,
         media_type="text/event-stream",
@@ -80,10 +80,10 @@ async def stream(
 
 
 async def _events(
-    sub: Subscription, resume: int | None, maker: async_sessionmaker[AsyncSession], allowed
+    sub: Subscription, resume: int | None, maker: async_sessionmaker[AsyncSession], allowed, now
 ) -> AsyncIterator[bytes]:
     try:
-        hello = json.dumps({"last_id": sub.start})
+        hello = json.dumps({"last_id": sub.start, "now": now().isoformat()})
         # a fresh stream's resume point is "now"; a resuming one keeps the browser's own
         head = f"id: {sub.start}\n" if resume is None else ""
         yield f"retry: {RETRY_MS}\n{head}event: hello\ndata: {hello}\n\n".encode()

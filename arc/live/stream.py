@@ -153,9 +153,15 @@ class LiveHub:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
-        for sub in list(self._subs):
-            sub._close()
+        self.close_streams()
+
+    def close_streams(self) -> int:
+        """End every open stream now (shutdown, or to make every dashboard resume by id)."""
+        subs = list(self._subs)
         self._subs.clear()
+        for sub in subs:
+            sub._close()
+        return len(subs)
 
     # -- subscribers ------------------------------------------------------------------------------
 

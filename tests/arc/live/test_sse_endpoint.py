@@ -67,7 +67,7 @@ async def test_stream_opens_with_hello_naming_the_latest_event(live_server, engi
     token = await _token(engine, clock, "operator")
     async with _open(live_server, token) as (_, events):
         [hello] = await _take(events, 1)
-        assert hello.event == "hello" and hello.json() == {"last_id": ids[-1]}
+        assert hello.event == "hello" and hello.json() == {"last_id": ids[-1], "now": clock.now().isoformat()}
         assert hello.id == str(ids[-1]), "a fresh stream resumes from now if it drops"
         [new] = await _emit(engine, 1, start=3)
         [live] = await _take(events, 1)

@@ -1,0 +1,243 @@
+// The operator dashboard: live queue, alarm card, KPI strip, connection indicator, sound cue.
+
+import { api, describe, logOut, post, whoAmI } from "./api.js";
+import { renderCard, renderNoCard } from "./card.js";
+import { $, h, replace, say } from "./dom.js";
+import { LiveConnection } from "./live.js";
+import { isHigh, renderQueue } from "./queue.js";
+import { beep, enableSound, onSoundState } from "./sound.js";
+import { londonToday, startAgeTicker, syncServerClock } from "./time.js";
+
+const RESYNC_MS = 60_000; // belt and braces: reload the whole queue now and then
+const KPI_MS = 60_000;
+const FRESH_MS = 8_000;
+
+const state = {
+  me: null,
+  alarms: new Map(), // id -> alarm summary (open alarms only)
+  selectedId: null,
+  card: null,
+  outcomes: [],
+  fresh: new Set(), // ids that just arrived or re-activated: highlighted for a few seconds
+  synced: false,
+  pending: null, // while a queue snapshot loads: the events received meanwhile
+};
+
+const list = () => $("#queue-list");
+const cardBox = () => $("#card");
+
+function draw() {
+  renderQueue(list(), [...state.alarms.values()], {
+    selectedId: state.selectedId, me: state.me, fresh: state.fresh, onSelect: select,
+  });
+  const waitingHigh = [...state.alarms.values()].some((a) => isHigh(a) && a.status === "queued");
+  document.title = `${waitingHigh ? "(!) " : ""}Lifeline ARC — dashboard`;
+  document.body.classList.toggle("alert-waiting", waitingHigh);
+}
+
+function markFresh(id) {
+  state.fresh.add(id);
+  setTimeout(() => { state.fresh.delete(id); draw(); }, FRESH_MS);
+}
+
+function cue(alarm, why) {
+  markFresh(alarm.id);
+  if (!isHigh(alarm)) return;
+  const banner = $("#cue");
+  replace(banner, h("strong", {}, why), ` ${alarm.title}`);
+  banner.hidden = false;
+  banner.classList.remove("flash");
+  void banner.offsetWidth; // restart the animation
+  banner.classList.add("flash");
+  setTimeout(() => { banner.hidden = true; }, 10_000);
+  beep();
+}
+
+function applySummary(summary, kind, { quiet = false } = {}) {
+  const before = state.alarms.get(summary.id);
+  if (summary.status === "closed" || kind === "alarm.closed") state.alarms.delete(summary.id);
+  else state.alarms.set(summary.id, summary);
+  if (quiet) {
+    // replayed after a snapshot: no second cue
+  } else if (kind === "alarm.opened" && !before) cue(summary, "New alarm:");
+  else if (before && summary.activation_count > before.activation_count) cue(summary, "Pressed again:");
+  draw();
+  if (summary.id === state.selectedId) refreshCard();
+}
+
+function onEvent(kind, payload) {
+  if (state.pending && kind.startsWith("alarm.")) state.pending.push([kind, payload]);
+  if (kind.startsWith("alarm.")) applySummary(payload, kind);
+  else if (kind === "task.updated" && payload.alarm_id === state.selectedId) refreshCard();
+  if (kind === "alarm.updated" || kind === "alarm.closed") scheduleKpis();
+}
+
+async function resync() {
+  if (state.pending) return; // one at a time
+  state.pending = []; // events that arrive while the snapshot is on its way are applied again after it
+  try {
+    const queue = await api("/api/alarms/queue");
+    const known = new Set(state.alarms.keys());
+    const buffered = state.pending;
+    state.pending = null;
+    state.alarms = new Map(queue.items.map((a) => [a.id, a]));
+    if (state.synced) for (const a of queue.items) if (!known.has(a.id)) cue(a, "New alarm:");
+    state.synced = true;
+    for (const [kind, payload] of buffered) applySummary(payload, kind, { quiet: true });
+    draw();
+  } catch (err) {
+    if (err.status !== 401) say(`Could not load the queue: ${describe(err)}`, "error");
+  } finally {
+    state.pending = null;
+  }
+}
+
+let cardRequest = 0;
+async function refreshCard() {
+  const id = state.selectedId;
+  if (id === null) return;
+  const mine = ++cardRequest;
+  try {
+    const card = await api(`/api/alarms/${id}`);
+    if (mine !== cardRequest || id !== state.selectedId) return;
+    state.card = card;
+    renderCard(cardBox(), card, { me: state.me, outcomes: state.outcomes, actions, act });
+  } catch (err) {
+    if (mine === cardRequest) say(`Could not load alarm ${id}: ${describe(err)}`, "error");
+  }
+}
+
+function select(id) {
+  state.selectedId = id;
+  draw();
+  refreshCard();
+  history.replaceState(null, "", `#alarm-${id}`);
+}
+
+// Run an action from a button: disable it while it runs, report the result, refresh the card.
+async function act(button, fn, done) {
+  if (button) button.disabled = true;
+  try {
+    await fn();
+    say(done, "ok");
+  } catch (err) {
+    if (err.code === "taken") say(`Too late: ${err.message}`, "error");
+    else say(describe(err), "error");
+  } finally {
+    if (button) button.disabled = false;
+    refreshCard();
+  }
+}
+
+const actions = {
+  accept: async (id) => applySummary(await post(`/api/alarms/${id}/accept`), "alarm.updated"),
+  note: (id, text) => post(`/api/alarms/${id}/notes`, { text }),
+  dispatch: (id, body) => post(`/api/alarms/${id}/dispatch`, body),
+  close: async (id, body) => {
+    const summary = await post(`/api/alarms/${id}/close`, body);
+    applySummary(summary, "alarm.closed");
+  },
+  taskStatus: (taskId, body) => post(`/api/tasks/${taskId}/status`, body),
+};
+
+// --- KPI strip: answered within 60 s / 180 s today ---------------------------------------------
+
+let kpiTimer = null;
+function scheduleKpis() {
+  clearTimeout(kpiTimer);
+  kpiTimer = setTimeout(loadKpis, 2000);
+}
+
+function pct(value) {
+  return value === null || value === undefined ? "—" : `${Number(value).toFixed(1)} %`;
+}
+
+async function loadKpis() {
+  const strip = $("#kpis");
+  try {
+    const day = londonToday();
+    const k = await api(`/api/kpis?from=${day}&to=${day}&group=day`);
+    const t = k.totals || {};
+    const targets = k.targets || {};
+    const cell = (label, value, key) => h("div", { class: "kpi", "data-kpi": key },
+      h("span", { class: "kpi-value" }, value), h("span", { class: "kpi-label" }, label));
+    replace(strip,
+      cell("alarms today", t.alarms ?? 0, "alarms"),
+      cell(`answered within 60 s (target ${targets["60s"] ?? 97.5} %)`, pct(t.answered_60s_pct), "60s"),
+      cell(`answered within 180 s (target ${targets["180s"] ?? 99} %)`, pct(t.answered_180s_pct), "180s"),
+      cell("median time to answer", t.median_answer_s != null ? `${Math.round(t.median_answer_s)} s` : "—", "median"),
+    );
+    for (const key of ["60s", "180s"]) {
+      const value = t[`answered_${key}_pct`];
+      const target = targets[key];
+      const el = strip.querySelector(`[data-kpi="${key}"]`);
+      if (value != null && target != null) el.classList.add(value >= target ? "ok" : "miss");
+    }
+  } catch (err) {
+    replace(strip, h("p", { class: "muted" }, `KPIs unavailable (${describe(err)})`));
+  }
+}
+
+// --- connection indicator and sound -------------------------------------------------------------
+
+const STATE_TEXT = { connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+
+function showConnection(s) {
+  const el = $("#connection");
+  el.dataset.state = s;
+  el.textContent = STATE_TEXT[s] || s;
+  document.body.classList.toggle("disconnected", s !== "connected");
+}
+
+function setUpSound() {
+  const button = $("#sound");
+  onSoundState((s) => {
+    button.dataset.state = s;
+    button.textContent = s === "on" ? "Sound on" : "Enable sound";
+    button.setAttribute("aria-pressed", s === "on" ? "true" : "false");
+  });
+  button.addEventListener("click", () => enableSound().then((on) => on && beep()));
+  // the first interaction anywhere unlocks audio where the browser allows it
+  document.addEventListener("pointerdown", () => enableSound(), { once: true });
+}
+
+async function main() {
+  showConnection("connecting");
+  const me = await whoAmI();
+  if (!me) {
+    location.assign(`/login?next=${encodeURIComponent("/dashboard")}`);
+    return;
+  }
+  if (!["operator", "supervisor"].includes(me.role)) {
+    location.assign(me.role === "ers" ? "/ers" : "/login");
+    return;
+  }
+  state.me = me;
+  $("#me").textContent = `${me.full_name} (${me.role})`;
+  $("#logout").addEventListener("click", logOut);
+  renderNoCard(cardBox());
+  setUpSound();
+  startAgeTicker(document);
+  api("/api/outcomes").then((o) => { state.outcomes = Array.isArray(o) ? o : o.items || []; }).catch(() => {});
+
+  const live = new LiveConnection({
+    onState: showConnection,
+    onEvent,
+    onHello: (hello, { resumedFrom }) => {
+      if (hello.now) syncServerClock(hello.now);
+      // a fresh stream (or a server whose history restarted) needs the whole queue; a resumed one
+      // gets every missed event replayed after the hello
+      if (resumedFrom === null || hello.last_id < resumedFrom || !state.synced) resync();
+    },
+    onSignedOut: () => location.assign("/login?next=/dashboard"),
+  });
+  live.start();
+  setInterval(() => { if (live.state === "connected") resync(); }, RESYNC_MS);
+  loadKpis();
+  setInterval(loadKpis, KPI_MS);
+  const wanted = /^#alarm-(\d+)$/.exec(location.hash);
+  if (wanted) select(Number(wanted[1]));
+  window.lifelineDashboard = { state, live }; // for the browser tests and the curious
+}
+
+main().catch((err) => say(describe(err), "error"));
