@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import time
@@ -23,11 +24,64 @@ log = logging.getLogger("lifeline")
 EXTRA_COMMANDS: dict[str, tuple] = {}
 
 
+# --- lifeline ingest / simulate (arc/ingest, simulators) ---
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+async def _run_ingest(settings: Settings, args: argparse.Namespace) -> None:
+    from arc.ingest.worker import run_ingest
+
+    if not (settings.database_url and settings.mqtt_url):
+        raise SystemExit("lifeline ingest needs LIFELINE_DATABASE_URL and LIFELINE_MQTT_URL")
+    await run_ingest(settings, args)
+
+
+def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    from simulators.cli import add_arguments
+
+    add_arguments(parser)
+
+
+async def _run_simulate(settings: Settings, args: argparse.Namespace) -> None:
+    from simulators.cli import run
+
+    await run(settings.mqtt_url, settings.mqtt_topic_root, args)
+
+
+def _start_fleet(settings: Settings, units: int) -> asyncio.Task | None:
+    """The demo's simulated fleet: the seeded units, over MQTT like real ones."""
+    if units <= 0:
+        return None
+    from simulators.cli import DEFAULT_CID_BASE  # the seeded demo units (arc/seed.py)
+    from simulators.fleet import Fleet
+
+    cids = [str(DEFAULT_CID_BASE + i) for i in range(units)]
+    fleet = Fleet(settings.mqtt_url, settings.mqtt_topic_root, cids, alarm_every_s=300.0)
+    return asyncio.create_task(fleet.run(), name="demo-fleet")
+
+
+async def _stop_fleet(task: asyncio.Task | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+EXTRA_COMMANDS["ingest"] = (
+    "run only the unit ingest (external database and broker)",
+    _no_arguments,
+    _run_ingest,
+)
+EXTRA_COMMANDS["simulate"] = ("run virtual Lifeline units over MQTT", _simulate_arguments, _run_simulate)
+# --- end ingest / simulate ---
+
+
 def app_components(settings: Settings) -> list:
     """Everything that runs beside the HTTP API in one service process."""
     from arc.ingest.worker import ingest_component
-    from arc.scheduler import scheduler_component
     from arc.live.stream import live_stream
+    from arc.scheduler import scheduler_component
 
     return [live_stream, ingest_component, scheduler_component]
 
@@ -45,7 +99,11 @@ async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
         )
         server = uvicorn.Server(config)
         log.info("start-up took %.1f s", time.perf_counter() - started)
-        await server.serve()
+        fleet_task = _start_fleet(live, fleet)
+        try:
+            await server.serve()
+        finally:
+            await _stop_fleet(fleet_task)
 
 
 async def _seed(settings: Settings) -> None:

@@ -1,8 +1,8 @@
 """Wire protocol of the units (TS 50134-9 / SCAIP-style `mrq`/`mrs` over MQTT). Pure: no I/O."""
 
 from devices.protocol.codec import (
-    KNOWN_TAGS,
     DEFAULT_ROOT,
+    KNOWN_TAGS,
     MAX_BYTES,
     MRQ_SUBSCRIPTION,
     QOS,

@@ -61,8 +61,8 @@ class FakeUnit:
             payload = payload.encode()
         await self.client.publish(self.settings.topic(topic_cid or cid, "mrq"), payload, qos=1)
 
-    async def reply(self, cid: str, timeout: float = WAIT) -> dict:
-        return parse_mrs(await asyncio.wait_for(self.replies[cid].get(), timeout))
+    async def reply(self, cid: str, within: float = WAIT) -> dict:
+        return parse_mrs(await asyncio.wait_for(self.replies[cid].get(), within))
 
     async def send(self, cid: str, payload: dict | bytes | str, *, topic_cid: str | None = None) -> dict:
         await self.publish(cid, payload, topic_cid=topic_cid)
@@ -77,7 +77,9 @@ class FakeUnit:
 
 @pytest.fixture
 async def unit(app, settings: Settings) -> AsyncIterator[FakeUnit]:
-    client = aiomqtt.Client(**broker_address(settings.mqtt_url), identifier=f"fake-unit-{uuid.uuid4().hex[:8]}")
+    client = aiomqtt.Client(
+        **broker_address(settings.mqtt_url), identifier=f"fake-unit-{uuid.uuid4().hex[:8]}"
+    )
     async with client:
         fake = FakeUnit(client, settings)
         await client.subscribe(f"{settings.mqtt_topic_root}/+/mrs", qos=1)

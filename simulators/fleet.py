@@ -1,0 +1,99 @@
+"""A fleet of virtual units sharing one MQTT connection (a real unit has its own; the protocol is
+the same). Replies on `{root}/+/mrs` are handed to the unit they are for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+
+from simulators.unit import VirtualUnit
+
+log = logging.getLogger(__name__)
+
+
+def _address(mqtt_url: str) -> dict:
+    parts = urlsplit(mqtt_url)
+    return {
+        "hostname": parts.hostname or "127.0.0.1",
+        "port": parts.port or 1883,
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+    }
+
+
+class Fleet:
+    def __init__(
+        self,
+        mqtt_url: str,
+        root: str,
+        cids: list[str],
+        *,
+        alarm_every_s: float = 600.0,
+        heartbeat_s: float = 60.0,
+        retry_s: tuple[float, float] = (5.0, 20.0),
+        give_up_s: float = 180.0,
+        xml_share: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        self.mqtt_url = mqtt_url
+        self.root = root
+        self.alarm_every_s = alarm_every_s
+        rng = random.Random(seed)
+        self._client: aiomqtt.Client | None = None
+        self.units = {
+            cid: VirtualUnit(
+                cid,
+                self._publish,
+                root,
+                fmt="xml" if rng.random() < xml_share else "json",
+                retry_s=retry_s,
+                give_up_s=give_up_s,
+                heartbeat_s=heartbeat_s,
+                rng=random.Random(rng.random()),
+            )
+            for cid in cids
+        }
+        self.connected = asyncio.Event()
+
+    async def _publish(self, topic: str, payload: bytes) -> None:
+        if self._client is None:
+            raise ConnectionError("fleet not connected")
+        await self._client.publish(topic, payload, qos=1)
+
+    async def run(self, duration: float | None = None) -> None:
+        """Run until cancelled (or for ``duration`` seconds); reconnects with backoff."""
+        async with asyncio.timeout(duration):
+            await self._run_forever()
+
+    async def _run_forever(self) -> None:
+        backoff = 0.5
+        identifier = f"lifeline-fleet-{uuid.uuid4().hex[:8]}"
+        per_unit_alarm = self.alarm_every_s * len(self.units) if self.alarm_every_s else 0.0
+        while True:
+            tasks: list[asyncio.Task] = []
+            try:
+                async with aiomqtt.Client(**_address(self.mqtt_url), identifier=identifier) as client:
+                    await client.subscribe(f"{self.root}/+/mrs", qos=1)
+                    self._client = client
+                    self.connected.set()
+                    log.info("simulated fleet of %d units connected", len(self.units))
+                    backoff = 0.5
+                    tasks = [asyncio.create_task(u.run(per_unit_alarm)) for u in self.units.values()]
+                    async for message in client.messages:
+                        unit = self.units.get(str(message.topic).split("/")[-2])
+                        if unit is not None:
+                            unit.deliver(bytes(message.payload))
+            except aiomqtt.MqttError as exc:
+                log.warning("fleet lost the broker (%s); reconnecting in %.1f s", exc, backoff)
+            finally:
+                self._client = None
+                self.connected.clear()
+                for task in tasks:
+                    task.cancel()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
