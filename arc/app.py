@@ -8,7 +8,10 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from fastapi import FastAPI
 
+from arc.audit.endpoints import router as audit_router
+from arc.auth.admin import router as users_router
 from arc.auth.endpoints import router as auth_router
+from arc.auth.oidc import router as oidc_router
 from arc.clock import Clock
 from arc.db import make_engine, make_sessionmaker
 from arc.errors import install_error_handlers
@@ -16,6 +19,11 @@ from arc.live.endpoints import router as live_router
 from arc.observability import MetricsMiddleware
 from arc.observability import router as health_router
 from arc.registry.endpoints import router as registry_router
+from arc.security.cors import install_cors
+from arc.security.crypto import DataCipher
+from arc.security.headers import SecurityHeadersMiddleware
+from arc.security.limits import install_size_limit
+from arc.security.redaction import install_redaction
 from arc.settings import Settings
 from arc.web.pages import install_pages
 
@@ -35,7 +43,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, hide_parameters=True)  # no row values in error logs
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         async with AsyncExitStack() as stack:
@@ -55,11 +63,20 @@ def create_app(
     app.state.clock = clock or Clock()
     app.state.components = list(components or [])
     app.state.mqtt = None  # the ingest's publisher when it runs (arc/ingest/worker.py)
+    app.state.data_cipher = DataCipher.from_settings(settings)
+    install_redaction()
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
+    # outermost last: headers on every answer (413s included), then CORS, then the size limit
+    install_size_limit(app, settings.max_request_bytes)
+    install_cors(app, settings)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(oidc_router)
     app.include_router(registry_router, prefix="/api")
+    app.include_router(audit_router, prefix="/api")
+    app.include_router(users_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
     install_pages(app)
     return app

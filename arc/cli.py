@@ -16,12 +16,14 @@ from arc import migrate
 from arc.app import create_app
 from arc.observability import configure_logging
 from arc.runtime import resolved_services
+from arc.security.commands import SECURITY_COMMANDS
 from arc.settings import Settings, get_settings
 
 log = logging.getLogger("lifeline")
 
 # Extra subcommands register themselves here: name -> (help, add_arguments, async runner)
 EXTRA_COMMANDS: dict[str, tuple] = {}
+EXTRA_COMMANDS.update(SECURITY_COMMANDS)
 
 
 # --- lifeline ingest / simulate (arc/ingest, simulators) ---
@@ -108,14 +110,17 @@ async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
 
 async def _seed(settings: Settings) -> None:
     from arc.db import make_engine, make_sessionmaker, session_scope
-    from arc.seed import seed_demo
+    from arc.security.crypto import DataCipher
+    from arc.seed import print_demo_users, seed_demo, seed_demo_users
 
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
             today = (time_now() - timedelta(weeks=8)).astimezone(settings.zone).date()
-            added = await seed_demo(session, install_date=today)
+            added = await seed_demo(session, install_date=today, cipher=DataCipher.from_settings(settings))
+            users = await seed_demo_users(session, settings, now=time_now())
         log.info("demo data: %d customers added", added)
+        print_demo_users(users, settings)
     finally:
         await engine.dispose()
 

@@ -6,12 +6,18 @@ left alone, so a second ``lifeline demo`` does not duplicate anything.
 
 from __future__ import annotations
 
-from datetime import date
+import sys
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arc.auth.models import User
+from arc.auth.service import create_user, generate_password
 from arc.registry.models import Connection, Customer, Responder
+from arc.registry.service import set_key_safe
+from arc.security.crypto import DataCipher
+from arc.settings import Settings
 from devices.registry.models import Peripheral, Unit
 
 DEMO_CID_BASE = 4401000
@@ -47,7 +53,47 @@ _PERIPHERALS = [
 ]
 
 
-async def seed_demo(session: AsyncSession, install_date: date) -> int:
+DEMO_USERS = [
+    ("admin", "admin", "Demo Admin"),
+    ("supervisor", "supervisor", "Demo Supervisor"),
+    ("operator", "operator", "Demo Operator"),
+]
+
+
+async def seed_demo_users(
+    session: AsyncSession, settings: Settings, now: datetime
+) -> list[tuple[str, str, str | None]]:
+    """Create the demo users that do not exist yet; return (username, role, password) for those made.
+
+    The password is ``LIFELINE_DEMO_PASSWORD`` when set (then not returned), otherwise generated and
+    returned so it can be printed once: there is no fixed password in the repository.
+    """
+    chosen = settings.demo_password.get_secret_value() if settings.demo_password else None
+    password = chosen or generate_password()
+    made = []
+    for username, role, full_name in DEMO_USERS:
+        exists = await session.scalar(select(User.id).where(func.lower(User.username) == username))
+        if exists is None:
+            await create_user(
+                session, username=username, full_name=full_name, role=role, password=password, now=now
+            )
+            made.append((username, role, None if chosen else password))
+    return made
+
+
+def print_demo_users(made: list[tuple[str, str, str | None]], settings: Settings) -> None:
+    """Shown once on the terminal (never logged): the sign-in for each new demo user."""
+    if not made:
+        return
+    url = f"http://{settings.host}:{settings.port}/login"
+    print(f"\nDemo users created — sign in at {url}", file=sys.stderr)
+    for username, role, password in made:
+        shown = password if password else "(LIFELINE_DEMO_PASSWORD)"
+        print(f"  {username:<11} role {role:<10} password {shown}", file=sys.stderr)
+    print("This password is shown only now.\n", file=sys.stderr)
+
+
+async def seed_demo(session: AsyncSession, install_date: date, cipher: DataCipher | None = None) -> int:
     """Create the demo registry; return how many customers were added."""
     added = 0
     for index, (given, family, street, postcode, born, medical) in enumerate(_PEOPLE):
@@ -69,11 +115,12 @@ async def seed_demo(session: AsyncSession, install_date: date) -> int:
             phone_primary=f"01223 49{index:04d}",
             medical_notes=medical,
             risk_notes="Lives alone" if index % 2 == 0 else None,
-            key_safe_info=f"Key safe by back door, code {1000 + index * 7}",
             gp_name="Mill Road Surgery",
         )
         session.add(customer)
         await session.flush()
+        if cipher is not None:
+            set_key_safe(customer, f"Key safe by back door, code {1000 + index * 7}", cipher)
         for did, dty, where in _PERIPHERALS[: 2 + index % 3]:
             session.add(Peripheral(unit_id=unit.id, did=did, dty=dty, location_text=where))
         session.add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -93,6 +94,46 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # --- security (docs/security.md) ---
+    data_key: SecretStr | None = Field(
+        default=None, description="encrypts key-safe codes at rest; unset = derived from secret_key"
+    )
+    data_keys_retired: list[SecretStr] = Field(
+        default_factory=list,
+        description="JSON list of earlier data keys, readable until `lifeline keys rotate`",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="JSON list of exact browser origins allowed cross-site; [] = none"
+    )
+    browser_session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    api_token_days: int = Field(default=30, ge=1, le=365)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_ip_max_failures: int = Field(default=20, ge=1, le=10_000)
+    login_ip_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    retention_days: int = Field(
+        default=2192,
+        ge=30,
+        description="keep a withdrawn customer's personal data this long after withdrawal",
+    )
+    mosquitto_passwd_file: Path | None = None
+    mosquitto_acl_file: Path | None = None
+    mqtt_service_username: str = "arc"
+    demo_password: SecretStr | None = Field(
+        default=None, description="password of the demo users; unset = generated and printed once"
+    )
+    oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer URL; unset = SSO off")
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_url: str | None = Field(
+        default=None, description="public URL of /auth/oidc/callback as registered with the issuer"
+    )
+    oidc_scopes: str = "openid profile email"
+    oidc_role_claim: str = Field(default="roles", description="ID-token claim holding role or group names")
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict, description='JSON claim value -> role, e.g. {"ARC-Operators": "operator"}'
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -111,12 +152,35 @@ class Settings(BaseSettings):
             raise ValueError("LIFELINE_DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*" or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+                raise ValueError(
+                    f"CORS origin {origin!r} must be an exact scheme://host[:port], not a wildcard"
+                )
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
             raise ValueError("LIFELINE_SECRET_KEY must be set to a private value outside development")
         if self.env == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("LIFELINE_SECRET_KEY must be at least 32 characters in production")
+        if (
+            self.env == "production"
+            and self.data_key is not None
+            and len(self.data_key.get_secret_value()) < 32
+        ):
+            raise ValueError("LIFELINE_DATA_KEY must be at least 32 characters in production")
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
+            raise ValueError("OIDC needs LIFELINE_OIDC_CLIENT_ID and LIFELINE_OIDC_REDIRECT_URL too")
+        from arc.auth.models import ROLES
+
+        bad = {role for role in self.oidc_role_map.values() if role not in ROLES}
+        if bad:
+            raise ValueError(f"LIFELINE_OIDC_ROLE_MAP names unknown roles {sorted(bad)}")
         return self
 
     @model_validator(mode="after")

@@ -56,13 +56,14 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def require_roles(*roles: str) -> Callable[..., Awaitable[User]]:
-    """A dependency admitting only users with one of ``roles`` (admins are not implied)."""
+    """A dependency admitting only users holding one of ``roles`` as their role or an
+    extra grant (admins are not implied)."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
     async def _check(user: CurrentUser) -> User:
-        if user.role not in roles:
+        if not user.has_role(*roles):
             raise Forbidden(f"your role ({user.role}) may not do this")
         return user
 
@@ -80,8 +81,14 @@ def public(reason: str) -> Callable[[], None]:
     return _open
 
 
-# Readable aliases for the common policies.
+# Readable aliases for the common policies (the full matrix is in docs/security.md).
 Operator = Annotated[User, Depends(require_roles("operator", "supervisor"))]
 Supervisor = Annotated[User, Depends(require_roles("supervisor", "admin"))]
+# customer records hold health data: the people who handle alarms and the TEC team, not admins
+CustomerReader = Annotated[User, Depends(require_roles("operator", "supervisor", "tec"))]
+# units, peripherals and connections: no health data
 RegistryEditor = Annotated[User, Depends(require_roles("operator", "supervisor", "tec", "admin"))]
 Admin = Annotated[User, Depends(require_roles("admin"))]
+# any signed-in member of staff (their own session, profile and password)
+SignedIn = Annotated[User, Depends(require_roles(*ROLES))]
+Finance = Annotated[User, Depends(require_roles("finance"))]

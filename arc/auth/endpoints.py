@@ -1,27 +1,28 @@
-"""Log in, log out, who am I."""
+"""Log in, log out, who am I, change my password."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
-from arc.auth.deps import SESSION_COOKIE, CurrentSession, CurrentUser, public
-from arc.auth.models import User
-from arc.auth.passwords import hash_password, needs_rehash, verify_password
-from arc.auth.service import issue_session, revoke_session
+from arc.audit.service import client_ip, record
+from arc.auth.deps import SESSION_COOKIE, CurrentSession, SignedIn, public
+from arc.auth.passwords import verify_password
+from arc.auth.service import (
+    authenticate,
+    issue_session,
+    lifetime_for,
+    revoke_all_for_user,
+    revoke_session,
+    set_password,
+)
 from arc.db import Session
-from arc.errors import Unauthorized
+from arc.errors import Unauthorized, Unprocessable
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
-# verify against this when the user does not exist, so timing does not reveal usernames
-_DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 
 
 class LoginIn(BaseModel):
@@ -37,6 +38,7 @@ class UserOut(BaseModel):
     username: str
     full_name: str
     role: str
+    extra_roles: list[str] = []
 
 
 class LoginOut(BaseModel):
@@ -46,47 +48,39 @@ class LoginOut(BaseModel):
     token: str | None = Field(default=None, description="bearer token (kind=api only); shown once")
 
 
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def set_session_cookie(request: Request, response: Response, token: str, max_age: int) -> None:
+    secure = request.url.scheme == "https" or request.app.state.settings.env == "production"
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, max_age=max_age, path="/"
+    )
+
+
 @router.post("/login", response_model=LoginOut, dependencies=[Depends(public("logging in"))])
 async def login(request: Request, response: Response, session: Session, body: LoginIn):
+    settings = request.app.state.settings
     now = request.app.state.clock.now()
-    user = await session.scalar(select(User).where(func.lower(User.username) == body.username.lower()))
-    if user is None:
-        verify_password(_DUMMY_HASH, body.password)
-        raise Unauthorized("wrong username or password")
-    if user.locked_until and user.locked_until > now:
-        raise Unauthorized("account locked after repeated failures; try again later", code="locked")
-    if not user.is_active or not verify_password(user.password_hash, body.password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        await session.commit()  # the failure count must survive the error response
-        raise Unauthorized("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(body.password)
-    token, row = await issue_session(session, user, body.kind, now)
+    ip = client_ip(request) or "unknown"
+    user = await authenticate(session, body.username, body.password, ip, now, settings)
+    token, row = await issue_session(session, user, body.kind, now, lifetime_for(settings, body.kind))
     out = LoginOut(user=UserOut.model_validate(user), expires_at=row.expires_at)
     if body.kind == "api":
         out.token = token
     else:
         out.csrf_token = row.csrf_token
-        secure = request.url.scheme == "https" or request.app.state.settings.env == "production"
-        response.set_cookie(
-            SESSION_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=secure,
-            max_age=int((row.expires_at - now).total_seconds()),
-            path="/",
-        )
+        set_session_cookie(request, response, token, int((row.expires_at - now).total_seconds()))
     return out
 
 
 @router.post("/logout", status_code=204)
-async def logout(request: Request, response: Response, session: Session, current: CurrentSession):
+async def logout(
+    request: Request, response: Response, session: Session, current: CurrentSession, _: SignedIn
+):
     await revoke_session(session, current, request.app.state.clock.now())
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.status_code = 204
@@ -94,7 +88,36 @@ async def logout(request: Request, response: Response, session: Session, current
 
 
 @router.get("/me", response_model=LoginOut)
-async def me(user: CurrentUser, current: CurrentSession):
+async def me(user: SignedIn, current: CurrentSession):
     return LoginOut(
         user=UserOut.model_validate(user), expires_at=current.expires_at, csrf_token=current.csrf_token
     )
+
+
+@router.post("/password", status_code=204, summary="Change my password; my other sessions are signed out")
+async def change_password(
+    request: Request,
+    response: Response,
+    session: Session,
+    user: SignedIn,
+    current: CurrentSession,
+    body: PasswordChangeIn,
+):
+    now = request.app.state.clock.now()
+    if not verify_password(user.password_hash, body.current_password):
+        raise Unauthorized("current password is wrong", code="wrong_password")
+    if body.new_password == body.current_password:
+        raise Unprocessable("the new password must differ from the current one", field="new_password")
+    await set_password(session, user, body.new_password, now)
+    await revoke_all_for_user(session, user.id, now, except_id=current.id)
+    await record(
+        session,
+        actor=user,
+        action="update",
+        object_type="user",
+        object_id=user.id,
+        request=request,
+        detail={"field": "password"},
+    )
+    response.status_code = 204
+    return response

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from devices.base import Base, IdMixin, TimestampMixin
 
 ROLES = ("operator", "supervisor", "ers", "tec", "finance", "admin")
+_ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -18,6 +20,8 @@ class User(IdMixin, TimestampMixin, Base):
         CheckConstraint(
             "role IN ('operator', 'supervisor', 'ers', 'tec', 'finance', 'admin')", name="role_known"
         ),
+        CheckConstraint(f"extra_roles <@ ARRAY[{_ROLE_LIST}]::varchar[]", name="extra_roles_known"),
+        UniqueConstraint("oidc_issuer", "oidc_subject"),
     )
 
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -28,6 +32,17 @@ class User(IdMixin, TimestampMixin, Base):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column()
     password_changed_at: Mapped[datetime | None] = mapped_column()
+    # further roles granted to this user (e.g. an admin who is also a supervisor)
+    extra_roles: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list, server_default="{}")
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset({self.role, *(self.extra_roles or ())})
+
+    def has_role(self, *roles: str) -> bool:
+        return not self.roles.isdisjoint(roles)
 
 
 class AuthSession(IdMixin, Base):
@@ -45,3 +60,13 @@ class AuthSession(IdMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class LoginFailure(IdMixin, Base):
+    """A failed log-in, counted per client address for the rate limit; purged after a day."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_ip_at", "client_ip", "at"),)
+
+    at: Mapped[datetime] = mapped_column()
+    client_ip: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""Issuing, finding and revoking sessions and tokens."""
+"""Issuing, finding and revoking sessions and tokens; checking passwords at log-in."""
 
 from __future__ import annotations
 
@@ -6,16 +6,33 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from arc.auth.models import AuthSession, User
+from arc.auth.models import ROLES, AuthSession, LoginFailure, User
+from arc.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from arc.errors import AppError, Conflict, Unauthorized, Unprocessable
+from arc.settings import Settings
 
 SESSION_LIFETIME = {"browser": timedelta(hours=12), "api": timedelta(days=30)}
+# verify against this when the user does not exist, so timing does not reveal usernames
+_DUMMY_HASH = hash_password("not-a-real-password-for-timing")
+
+
+class TooManyAttempts(AppError):
+    status_code = 429
+    code = "rate_limited"
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def lifetime_for(settings: Settings, kind: str) -> timedelta:
+    if kind == "browser":
+        return timedelta(hours=settings.browser_session_hours)
+    return timedelta(days=settings.api_token_days)
 
 
 async def issue_session(
@@ -37,8 +54,6 @@ async def issue_session(
 
 async def find_session(session: AsyncSession, token: str, now: datetime) -> AuthSession | None:
     """The live session for ``token`` with its user loaded, or None."""
-    from sqlalchemy.orm import selectinload
-
     row = await session.scalar(
         select(AuthSession)
         .options(selectinload(AuthSession.user))
@@ -54,9 +69,126 @@ async def revoke_session(session: AsyncSession, row: AuthSession, now: datetime)
     await session.flush()
 
 
-async def revoke_all_for_user(session: AsyncSession, user_id: int, now: datetime) -> None:
-    await session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=now)
+async def revoke_all_for_user(
+    session: AsyncSession, user_id: int, now: datetime, *, except_id: int | None = None
+) -> None:
+    stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if except_id is not None:
+        stmt = stmt.where(AuthSession.id != except_id)
+    await session.execute(stmt.values(revoked_at=now))
+
+
+# --- log-in ------------------------------------------------------------------
+
+
+async def check_ip_allowance(
+    session: AsyncSession, client_ip: str, now: datetime, settings: Settings
+) -> None:
+    """Refuse (429) when this address has failed too often lately, whichever accounts it tried."""
+    window = timedelta(minutes=settings.login_ip_window_minutes)
+    failures = await session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.client_ip == client_ip, LoginFailure.at > now - window)
     )
+    if (failures or 0) >= settings.login_ip_max_failures:
+        raise TooManyAttempts(
+            "too many failed log-ins from your address; try again later",
+            retry_after_seconds=int(window.total_seconds()),
+        )
+
+
+async def authenticate(
+    session: AsyncSession, username: str, password: str, client_ip: str, now: datetime, settings: Settings
+) -> User:
+    """The user if the password is right; otherwise count the failure, COMMIT it, and raise 401/429.
+
+    The failure count is committed here because the error response rolls the request back.
+    """
+    await check_ip_allowance(session, client_ip, now, settings)
+    user = await session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        await _fail(session, client_ip, now)
+    if user.locked_until and user.locked_until > now:
+        await _fail(session, client_ip, now, locked=True)
+    if not user.is_active or not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+        await _fail(session, client_ip, now)
+    user.failed_logins = 0
+    user.locked_until = None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+async def _fail(session: AsyncSession, client_ip: str, now: datetime, *, locked: bool = False):
+    session.add(LoginFailure(at=now, client_ip=client_ip))
+    await session.commit()
+    if locked:
+        raise Unauthorized("account locked after repeated failures; try again later", code="locked")
+    raise Unauthorized("wrong username or password")
+
+
+async def forget_old_failures(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(delete(LoginFailure).where(LoginFailure.at < now - timedelta(days=1)))
+    return result.rowcount or 0
+
+
+# --- users -------------------------------------------------------------------
+
+
+def check_new_password(password: str, username: str) -> None:
+    problem = password_problem(password)
+    if problem is None and username.lower() in password.lower():
+        problem = "password must not contain the username"
+    if problem:
+        raise Unprocessable(problem, field="password")
+
+
+def generate_password(username: str = "") -> str:
+    while True:
+        password = secrets.token_urlsafe(15)  # 20 characters, ~120 bits
+        if not username or username.lower() not in password.lower():
+            return password
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    now: datetime,
+    extra_roles: list[str] | None = None,
+) -> User:
+    if role not in ROLES or any(r not in ROLES for r in extra_roles or ()):
+        raise Unprocessable(f"role must be one of {', '.join(ROLES)}", field="role")
+    check_new_password(password, username)
+    taken = await session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
+    if taken is not None:
+        raise Conflict(f"username {username!r} is already in use", code="duplicate", field="username")
+    user = User(
+        username=username,
+        full_name=full_name,
+        role=role,
+        extra_roles=sorted(set(extra_roles or ()) - {role}),
+        password_hash=hash_password(password),
+        password_changed_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def set_password(session: AsyncSession, user: User, password: str, now: datetime) -> None:
+    check_new_password(password, user.username)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now
+    user.failed_logins = 0
+    user.locked_until = None
+    await session.flush()

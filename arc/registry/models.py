@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
@@ -31,12 +31,15 @@ class Customer(IdMixin, TimestampMixin, Base):
     postcode: Mapped[str] = mapped_column(String(10), index=True)
     phone_primary: Mapped[str | None] = mapped_column(String(32))
     phone_secondary: Mapped[str | None] = mapped_column(String(32))
-    key_safe_info: Mapped[str | None] = mapped_column(Text)
+    # AES-GCM ciphertext (arc/security/crypto.py); read only through GET /api/customers/{id}/key-safe
+    key_safe_ciphertext: Mapped[str | None] = mapped_column(Text)
     risk_notes: Mapped[str | None] = mapped_column(Text)
     medical_notes: Mapped[str | None] = mapped_column(Text)
     gp_name: Mapped[str | None] = mapped_column(String(200))
     gp_phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(50))
+    # set when the retention purge erased this person's data (billing records are kept)
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     connections: Mapped[list[Connection]] = relationship(back_populates="customer", lazy="raise")
     responders: Mapped[list[Responder]] = relationship(

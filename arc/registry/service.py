@@ -11,6 +11,7 @@ from arc.errors import Conflict, Unprocessable
 from arc.registry import schemas
 from arc.registry.crud import apply_changes, get_or_404, paginate
 from arc.registry.models import Connection, Customer, Responder
+from arc.security.crypto import DataCipher, key_safe_context
 from devices.registry.models import Peripheral, Unit
 
 
@@ -27,21 +28,54 @@ async def _ensure_unique(session: AsyncSession, model, field: str, value, *, exc
 # --- customers -------------------------------------------------------------
 
 
-async def create_customer(session: AsyncSession, data: schemas.CustomerCreate) -> Customer:
+def set_key_safe(customer: Customer, plaintext: str | None, cipher: DataCipher) -> None:
+    """Store key-safe information encrypted (the customer must have an id: flush first)."""
+    if not plaintext:
+        customer.key_safe_ciphertext = None
+        return
+    customer.key_safe_ciphertext = cipher.encrypt(plaintext, context=key_safe_context(customer.id))
+
+
+def read_key_safe(customer: Customer, cipher: DataCipher) -> str | None:
+    if customer.key_safe_ciphertext is None:
+        return None
+    return cipher.decrypt(customer.key_safe_ciphertext, context=key_safe_context(customer.id))
+
+
+async def create_customer(
+    session: AsyncSession, data: schemas.CustomerCreate, cipher: DataCipher | None = None
+) -> Customer:
     await _ensure_unique(session, Customer, "case_ref", data.case_ref)
-    customer = Customer(**data.model_dump())
+    customer = Customer(**data.model_dump(exclude={"key_safe_info"}))
     session.add(customer)
     await session.flush()
+    if data.key_safe_info:
+        if cipher is None:
+            raise ValueError("a cipher is needed to store key-safe information")
+        set_key_safe(customer, data.key_safe_info, cipher)
+        await session.flush()
     return customer
 
 
-async def update_customer(session: AsyncSession, customer_id: int, data: schemas.CustomerUpdate) -> Customer:
+async def update_customer(
+    session: AsyncSession, customer_id: int, data: schemas.CustomerUpdate, cipher: DataCipher | None = None
+) -> Customer:
     customer = await get_or_404(session, Customer, customer_id, what="customer")
     await _ensure_unique(session, Customer, "case_ref", data.case_ref, exclude_id=customer_id)
     for required in ("given_name", "family_name", "address_line1", "postcode"):
         if required in data.model_fields_set and getattr(data, required) is None:
             raise Unprocessable(f"{required} cannot be empty", field=required)
-    apply_changes(customer, data)
+    if customer.erased_at is not None:
+        raise Conflict("this customer's personal data was erased under the retention policy", code="erased")
+    changes = data.model_copy()
+    if "key_safe_info" in data.model_fields_set:
+        if cipher is None:
+            raise ValueError("a cipher is needed to store key-safe information")
+        set_key_safe(customer, data.key_safe_info, cipher)
+        changes = schemas.CustomerUpdate.model_validate(
+            data.model_dump(exclude_unset=True, exclude={"key_safe_info"})
+        )
+    apply_changes(customer, changes)
     await session.flush()
     return customer
 

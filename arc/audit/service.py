@@ -1,0 +1,88 @@
+"""Writing audit rows. Call ``record`` in the same transaction as the view or change it describes,
+so the look and its record commit together (or neither does).
+
+``detail`` must hold ids and field names only — never names, addresses, notes or codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arc.audit.models import ACTIONS, AuditEntry
+from arc.auth.models import User
+
+
+def client_ip(request: Request | None) -> str | None:
+    if request is None or request.client is None:
+        return None
+    return request.client.host
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: User | str,
+    action: str,
+    object_type: str,
+    object_id: int | str | None = None,
+    customer_id: int | None = None,
+    request: Request | None = None,
+    reason: str | None = None,
+    detail: dict | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one audit row (flushes; the caller's transaction commits it)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if at is None and request is not None:
+        at = request.app.state.clock.now()
+    entry = AuditEntry(
+        actor_user_id=actor.id if isinstance(actor, User) else None,
+        actor=actor.username if isinstance(actor, User) else actor,
+        actor_role=actor.role if isinstance(actor, User) else None,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        customer_id=customer_id,
+        client_ip=client_ip(request),
+        reason=reason,
+        detail=detail or {},
+    )
+    if at is not None:
+        entry.at = at
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def record_many_views(
+    session: AsyncSession,
+    *,
+    actor: User,
+    object_type: str,
+    customer_ids: Iterable[int],
+    request: Request | None = None,
+    detail: dict | None = None,
+) -> None:
+    """One ``view`` row per customer shown (a list page shows each of them)."""
+    at = request.app.state.clock.now() if request is not None else None
+    for customer_id in customer_ids:
+        session.add(
+            AuditEntry(
+                actor_user_id=actor.id,
+                actor=actor.username,
+                actor_role=actor.role,
+                action="view",
+                object_type=object_type,
+                object_id=str(customer_id),
+                customer_id=customer_id,
+                client_ip=client_ip(request),
+                detail=detail or {},
+                **({"at": at} if at is not None else {}),
+            )
+        )
+    await session.flush()

@@ -1,0 +1,120 @@
+"""Admins manage users (create, change role, deactivate, reset password); every change is audited.
+`lifeline user add` makes the first admin without a password on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from arc.audit.models import AuditEntry
+from arc.auth.models import User
+from arc.security.commands import user_add
+
+
+async def _login(anon_client, username, password, kind="api"):
+    return await anon_client.post(
+        "/auth/login", json={"username": username, "password": password, "kind": kind}
+    )
+
+
+async def test_admin_creates_a_user_with_a_password_shown_once(client_as, anon_client, session):
+    admin = await client_as("admin")
+    created = await admin.post(
+        "/api/admin/users", json={"username": "nina", "full_name": "Nina Night", "role": "operator"}
+    )
+    assert created.status_code == 201, created.text
+    password = created.json()["temporary_password"]
+    assert len(password) >= 16
+    assert (await _login(anon_client, "nina", password)).status_code == 200
+    listed = (await admin.get("/api/admin/users")).json()
+    assert "temporary_password" not in str(listed) and "password_hash" not in str(listed)
+    audit = await session.scalar(select(AuditEntry).where(AuditEntry.object_type == "user"))
+    assert (audit.action, audit.actor_user_id, audit.detail["role"]) == ("create", admin.user.id, "operator")
+
+
+async def test_weak_or_duplicate_users_are_refused(client_as):
+    admin = await client_as("admin")
+    weak = await admin.post(
+        "/api/admin/users", json={"username": "wes", "full_name": "W", "role": "tec", "password": "short"}
+    )
+    assert weak.status_code == 422
+    assert (
+        await admin.post("/api/admin/users", json={"username": "x y", "full_name": "W", "role": "tec"})
+    ).status_code == 422
+    assert (
+        await admin.post("/api/admin/users", json={"username": "wes", "full_name": "W", "role": "chef"})
+    ).status_code == 422
+    first = await admin.post("/api/admin/users", json={"username": "wes", "full_name": "W", "role": "tec"})
+    assert first.status_code == 201
+    again = await admin.post("/api/admin/users", json={"username": "WES", "full_name": "W", "role": "tec"})
+    assert again.status_code == 409
+
+
+async def test_role_change_and_deactivation_sign_the_user_out(client_as, session):
+    admin = await client_as("admin")
+    tec = await client_as("tec")
+    changed = await admin.patch(f"/api/admin/users/{tec.user.id}", json={"role": "finance"})
+    assert changed.status_code == 200 and changed.json()["role"] == "finance"
+    assert (await tec.get("/auth/me")).status_code == 401  # new rights need a new log-in
+
+    finance = await client_as("finance")
+    off = await admin.patch(f"/api/admin/users/{finance.user.id}", json={"is_active": False})
+    assert off.status_code == 200 and off.json()["is_active"] is False
+    assert (await finance.get("/auth/me")).status_code == 401
+    actions = (await session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "user"))).all()
+    assert actions == ["update", "deactivate"]
+
+
+async def test_the_last_admin_cannot_remove_themselves(client_as):
+    admin = await client_as("admin")
+    refused = await admin.patch(f"/api/admin/users/{admin.user.id}", json={"is_active": False})
+    assert refused.status_code == 409 and refused.json()["error"] == "last_admin"
+    assert (await admin.patch(f"/api/admin/users/{admin.user.id}", json={"role": "tec"})).status_code == 409
+    await client_as("admin")  # a second admin
+    assert (await admin.patch(f"/api/admin/users/{admin.user.id}", json={"role": "tec"})).status_code == 200
+
+
+async def test_reset_password_replaces_it_lifts_the_lock_and_signs_out(client_as, anon_client, session):
+    admin = await client_as("admin")
+    user = await client_as("operator", username="olga")
+    for _ in range(5):
+        await _login(anon_client, "olga", "wrong guess")
+    assert (await _login(anon_client, "olga", "correct horse battery")).json()["error"] == "locked"
+    reset = await admin.post(f"/api/admin/users/{user.user.id}/reset-password")
+    assert reset.status_code == 200
+    assert (await user.get("/auth/me")).status_code == 401
+    assert (await _login(anon_client, "olga", "correct horse battery")).status_code == 401
+    assert (await _login(anon_client, "olga", reset.json()["temporary_password"])).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["operator", "supervisor", "tec", "finance", "ers"])
+async def test_only_admins_manage_users(client_as, role):
+    other = await client_as(role)
+    assert (
+        await other.post("/api/admin/users", json={"username": "z", "full_name": "Z", "role": "admin"})
+    ).status_code == 403
+
+
+async def test_cli_user_add_reads_the_password_from_stdin_never_argv(
+    settings, session, monkeypatch, anon_client
+):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("first admin passphrase\n"))
+    args = argparse.Namespace(username="root-admin", role="admin", full_name="First Admin")
+    made = await user_add(settings, args)
+    assert made["role"] == "admin" and "password" not in made
+    user = await session.scalar(select(User).where(User.username == "root-admin"))
+    assert user.password_hash.startswith("$argon2id$")
+    assert (await _login(anon_client, "root-admin", "first admin passphrase")).status_code == 200
+
+
+def test_cli_has_no_password_option():
+    from arc.cli import EXTRA_COMMANDS
+
+    parser = argparse.ArgumentParser()
+    EXTRA_COMMANDS["user"][1](parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["add", "--username", "a", "--role", "admin", "--password", "x"])
