@@ -145,3 +145,29 @@ async def test_a_garbled_last_event_id_is_refused_with_a_reason(live_server, eng
             "/api/live/stream", headers={"Authorization": f"Bearer {token}", "Last-Event-ID": "12; DROP"}
         )
     assert answer.status_code == 422 and "Last-Event-ID" in answer.json()["detail"]
+
+
+async def test_idle_stream_keeps_alive_and_stops_once_the_session_is_revoked(
+    live_server, engine, clock, monkeypatch
+):
+    from sqlalchemy import update
+
+    from arc.auth.models import AuthSession
+    from arc.live import endpoints
+
+    monkeypatch.setattr(endpoints, "HEARTBEAT_SECONDS", 0.2)
+    token = await _token(engine, clock, "operator")
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.stream("GET", "/api/live/stream", headers=headers) as response:
+            lines = response.aiter_lines()
+            async with asyncio.timeout(10):
+                while await anext(lines) != ": keep-alive":
+                    pass
+                async with make_sessionmaker(engine)() as s:
+                    await s.execute(update(AuthSession).values(revoked_at=clock.now()))
+                    await s.commit()
+                while await anext(lines) != "event: signed_out":
+                    pass
+                rest = [line async for line in lines]  # the server ends the stream
+    assert rest[:1] == ["data: {}"]
