@@ -8,13 +8,16 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from fastapi import FastAPI
 
+from arc.alarms.endpoints import router as alarms_router
 from arc.audit.endpoints import router as audit_router
 from arc.auth.admin import router as users_router
 from arc.auth.endpoints import router as auth_router
 from arc.auth.oidc import router as oidc_router
 from arc.clock import Clock
 from arc.db import make_engine, make_sessionmaker
+from arc.dispatch.endpoints import router as dispatch_router
 from arc.errors import install_error_handlers
+from arc.kpi.endpoints import router as kpi_router
 from arc.live.endpoints import router as live_router
 from arc.observability import MetricsMiddleware
 from arc.observability import router as health_router
@@ -78,5 +81,8 @@ def create_app(
     app.include_router(audit_router, prefix="/api")
     app.include_router(users_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
+    app.include_router(alarms_router, prefix="/api")
+    app.include_router(dispatch_router, prefix="/api")
+    app.include_router(kpi_router, prefix="/api")
     install_pages(app)
     return app

@@ -1,8 +1,11 @@
 """Every table of devices and arc, imported in one place (Alembic, tests)."""
 
 from arc.alarms.models import Alarm, AlarmEvent
+from arc.alarms.outcomes import OutcomeCode
+from arc.alarms.scripts import CallScript
 from arc.audit.models import AuditEntry
 from arc.auth.models import LoginFailure, User
+from arc.dispatch.models import DeliveryAttempt, ResponseTask
 from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.live.models import LiveEvent
 from arc.registry.models import Connection, Customer, Responder
@@ -14,14 +17,18 @@ __all__ = [
     "AlarmEvent",
     "AuditEntry",
     "Base",
+    "CallScript",
     "Connection",
     "Customer",
+    "DeliveryAttempt",
     "InboxMessage",
     "LiveEvent",
     "LoginFailure",
+    "OutcomeCode",
     "Peripheral",
     "RejectedMessage",
     "Responder",
+    "ResponseTask",
     "Unit",
     "User",
 ]

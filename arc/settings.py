@@ -93,6 +93,20 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    # --- alarm handling: escalation and responder notifications (arc/dispatch) ---
+    escalate_responder_after_seconds: int = Field(
+        default=300, ge=10, le=86_400, description="a nominated responder not accepting by then: next in plan"
+    )
+    escalate_ers_after_seconds: int = Field(
+        default=600, ge=10, le=86_400, description="an ERS job not accepted by then: next in plan (999)"
+    )
+    notify_webhook_url: str | None = Field(
+        default=None, description="SMS/voice gateway webhook for responder requests; unset = log only"
+    )
+    notify_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key signing webhook requests (required with the URL)"
+    )
+    notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     # --- security (docs/security.md) ---
     data_key: SecretStr | None = Field(
@@ -181,6 +195,12 @@ class Settings(BaseSettings):
         bad = {role for role in self.oidc_role_map.values() if role not in ROLES}
         if bad:
             raise ValueError(f"LIFELINE_OIDC_ROLE_MAP names unknown roles {sorted(bad)}")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.notify_webhook_url and not self.notify_webhook_secret:
+            raise ValueError("LIFELINE_NOTIFY_WEBHOOK_URL needs LIFELINE_NOTIFY_WEBHOOK_SECRET to sign requests")
         return self
 
     @model_validator(mode="after")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arc.alarms.models import Alarm
 from arc.auth.models import User
 from arc.auth.passwords import hash_password
 from arc.registry.models import Connection, Customer, Responder
@@ -92,3 +93,32 @@ async def create_user(
     session.add(user)
     await session.flush()
     return user
+
+
+async def create_alarm(
+    session: AsyncSession, *, customer: Customer | None = None, unit: Unit | None = None, **kw
+) -> Alarm:
+    """A queued pendant alarm (as the ingest would open it); pass ``raised_at=clock.now()`` etc."""
+    n = next(_seq)
+    raised = kw.pop("raised_at", datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    fields = dict(
+        cid=unit.cid if unit else str(7_900_000 + n),
+        unit_id=unit.id if unit else None,
+        customer_id=customer.id if customer else None,
+        unknown_unit=unit is None and customer is None,
+        category="personal",
+        kind="activation",
+        priority=20,
+        status="queued",
+        ref=f"R{n}",
+        dty="0003",
+        stc="0010",
+        title="Pendant alarm",
+        raised_at=raised,
+        last_activation_at=raised,
+    )
+    fields.update(kw)
+    alarm = Alarm(**fields)
+    session.add(alarm)
+    await session.flush()
+    return alarm

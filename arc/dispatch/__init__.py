@@ -1,0 +1,1 @@
+"""Responders and escalation: response tasks, their state machine, notifiers, the escalation sweep."""

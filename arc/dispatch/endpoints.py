@@ -1,0 +1,135 @@
+"""Task replies (operators) and the ERS responder's own jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlalchemy import select
+
+from arc.alarms.card import read_key_safe
+from arc.alarms.models import Alarm
+from arc.alarms.views import alarm_summary
+from arc.auth.deps import Operator, require_roles
+from arc.auth.models import User
+from arc.db import Session
+from arc.dispatch import (
+    escalation,  # noqa: F401  (importing it registers the escalation sweep)
+    service,
+)
+from arc.dispatch.models import ResponseTask
+from arc.dispatch.notifier import app_notifier, wait_for_deliveries
+from arc.dispatch.states import OPEN
+from arc.dispatch.views import one_task_view, task_views
+from arc.registry.models import Customer
+
+
+@asynccontextmanager
+async def _finish_deliveries(_app) -> AsyncIterator[None]:
+    """At shutdown, let responder notifications in flight finish (and be recorded) first."""
+    yield
+    await wait_for_deliveries()
+
+
+router = APIRouter(tags=["dispatch"], lifespan=_finish_deliveries)
+
+ErsUser = Annotated[User, Depends(require_roles("ers"))]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class TaskStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["accepted", "declined", "no_answer", "en_route", "arrived", "done", "cancelled"]
+    note: Note | None = None
+    reference: Reference | None = None  # the 999 call reference, once the operator has it
+
+
+class ErsStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["accepted", "en_route", "arrived", "done", "declined"]
+    note: Note | None = None
+
+
+def _context(request: Request) -> service.DispatchContext:
+    state = request.app.state
+    return service.DispatchContext(
+        settings=state.settings, notifier=app_notifier(request.app), clock=state.clock
+    )
+
+
+@router.post("/tasks/{task_id}/status", summary="Record a responder's reply")
+async def task_status(
+    request: Request, session: Session, user: Operator, task_id: int, body: TaskStatusIn
+) -> dict:
+    task = await service.update_status(
+        session,
+        task_id,
+        body.status,
+        user,
+        _context(request),
+        request.app.state.clock.now(),
+        note=body.note,
+        reference=body.reference,
+    )
+    return await one_task_view(session, task)
+
+
+async def _job(request: Request, session, user: User, task: ResponseTask, task_view: dict) -> dict:
+    alarm = await session.get(Alarm, task.alarm_id)
+    customer = await session.get(Customer, alarm.customer_id) if alarm.customer_id else None
+    on_the_job = task.status in ("accepted", "en_route", "arrived") and alarm.status != "closed"
+    return {
+        **task_view,
+        "alarm": alarm_summary(alarm, customer),
+        "address": (
+            {
+                "name": f"{customer.given_name} {customer.family_name}",
+                "address_line1": customer.address_line1,
+                "address_line2": customer.address_line2,
+                "town": customer.town,
+                "postcode": customer.postcode,
+                "phone_primary": customer.phone_primary,
+            }
+            if customer
+            else None
+        ),
+        "key_safe": (
+            await read_key_safe(session, customer, user, purpose=f"ERS task {task.id}", request=request)
+            if customer is not None and on_the_job
+            else None
+        ),
+    }
+
+
+@router.get("/ers/jobs", summary="My open jobs (ERS responder)")
+async def ers_jobs(request: Request, session: Session, user: ErsUser) -> dict:
+    tasks = list(
+        await session.scalars(
+            select(ResponseTask)
+            .where(ResponseTask.ers_user_id == user.id, ResponseTask.status.in_(OPEN))
+            .order_by(ResponseTask.requested_at, ResponseTask.id)
+        )
+    )
+    views = await task_views(session, tasks)
+    return {"items": [await _job(request, session, user, t, v) for t, v in zip(tasks, views, strict=True)]}
+
+
+@router.post("/ers/jobs/{task_id}/status", summary="Update my job (ERS responder)")
+async def ers_job_status(
+    request: Request, session: Session, user: ErsUser, task_id: int, body: ErsStatusIn
+) -> dict:
+    task = await service.update_status(
+        session,
+        task_id,
+        body.status,
+        user,
+        _context(request),
+        request.app.state.clock.now(),
+        note=body.note,
+        own_jobs_only=True,
+    )
+    return await _job(request, session, user, task, await one_task_view(session, task))

@@ -1,0 +1,42 @@
+"""``GET /api/kpis``: call-handling KPIs per day, shift or operator."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from arc.auth.deps import require_roles
+from arc.db import Session
+from arc.errors import Unprocessable
+from arc.kpi.queries import kpis
+
+router = APIRouter(tags=["kpi"])
+
+MAX_DAYS = 366
+
+
+@router.get(
+    "/kpis",
+    dependencies=[Depends(require_roles("operator", "supervisor", "admin"))],
+    summary="Time to answer, % answered within 60 s / 180 s, time to arrival",
+)
+async def get_kpis(
+    request: Request,
+    session: Session,
+    from_: Annotated[
+        date | None, Query(alias="from", description="first London date (default today)")
+    ] = None,
+    to: Annotated[date | None, Query(description="last London date, inclusive (default = from)")] = None,
+    group: Literal["day", "shift", "operator"] = "day",
+) -> dict:
+    zone = request.app.state.settings.zone
+    today = request.app.state.clock.now().astimezone(zone).date()
+    first = from_ or today
+    last = to or first
+    if last < first:
+        raise Unprocessable("to must not be before from", field="to")
+    if (last - first).days >= MAX_DAYS:
+        raise Unprocessable(f"at most {MAX_DAYS} days at a time", field="to")
+    return await kpis(session, first, last, group, zone)
