@@ -14,6 +14,7 @@ import uvicorn
 
 from arc import migrate
 from arc.app import create_app
+from arc.live.server import LiveAwareServer
 from arc.observability import configure_logging
 from arc.runtime import resolved_services
 from arc.security.commands import SECURITY_COMMANDS
@@ -97,9 +98,15 @@ async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
             await _seed(live)
         app = create_app(live, components=app_components(live))
         config = uvicorn.Config(
-            app, host=live.host, port=live.port, log_config=None, access_log=False, limit_concurrency=1000
+            app,
+            host=live.host,
+            port=live.port,
+            log_config=None,
+            access_log=False,
+            limit_concurrency=1000,
+            timeout_graceful_shutdown=10,  # backstop; LiveAwareServer ends the event streams first
         )
-        server = uvicorn.Server(config)
+        server = LiveAwareServer(config)
         log.info("start-up took %.1f s", time.perf_counter() - started)
         fleet_task = _start_fleet(live, fleet)
         try:

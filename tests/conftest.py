@@ -205,6 +205,8 @@ async def live_server(db, settings: Settings, clock: FrozenClock, components: li
 
     import uvicorn
 
+    from arc.live.server import LiveAwareServer
+
     port = _free_port()
     served = settings.model_copy(update={"port": port})
     application = create_app(served, clock=clock, components=components)
@@ -215,9 +217,9 @@ async def live_server(db, settings: Settings, clock: FrozenClock, components: li
         log_config=None,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=1,  # open event streams must not hold the shutdown up
+        timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(config)
+    server = LiveAwareServer(config)  # ends open event streams at shutdown, as `lifeline serve` does
     server.capture_signals = contextlib.nullcontext  # pytest owns the signals
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(30):
@@ -227,9 +229,6 @@ async def live_server(db, settings: Settings, clock: FrozenClock, components: li
                 raise RuntimeError("uvicorn exited during start-up")
             await asyncio.sleep(0.02)
     yield SimpleNamespace(url=f"http://127.0.0.1:{port}", app=application, settings=served, server=server)
-    hub = getattr(application.state, "live_hub", None)
-    if hub is not None:
-        hub.close_streams()  # open event streams would otherwise hold the shutdown up
     server.should_exit = True
     async with asyncio.timeout(30):
         await task

@@ -133,6 +133,7 @@ class LiveHub:
         self._ready = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._refusing = False
         self._conn: asyncpg.Connection | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -155,8 +156,10 @@ class LiveHub:
                 await self._task
         self.close_streams()
 
-    def close_streams(self) -> int:
-        """End every open stream now (shutdown, or to make every dashboard resume by id)."""
+    def close_streams(self, *, refuse_new: bool = False) -> int:
+        """End every open stream now (shutdown, or to make every dashboard resume by id);
+        with ``refuse_new`` a stream opened later ends at once too (the process is going away)."""
+        self._refusing = self._refusing or refuse_new
         subs = list(self._subs)
         self._subs.clear()
         for sub in subs:
@@ -167,7 +170,7 @@ class LiveHub:
 
     def subscribe(self) -> Subscription:
         sub = Subscription(self, self.cursor, self.queue_size)
-        if self._stopping:
+        if self._stopping or self._refusing:
             sub._close()
         else:
             self._subs.add(sub)

@@ -131,9 +131,12 @@ async def unit(live_server, settings: Settings) -> AsyncIterator[SimulatedUnit]:
 
 
 async def log_in(browser, base_url: str, username: str):
-    """A fresh browser context signed in through the log-in page; returns (context, page)."""
+    """A fresh browser context signed in through the log-in page; returns (context, page).
+    ``context.page_errors`` collects uncaught script errors."""
     context = await browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
     page = await context.new_page()
+    context.page_errors = []  # uncaught script errors: every browser test ends by checking there are none
+    page.on("pageerror", lambda exc: context.page_errors.append(str(exc)))
     page.set_default_timeout(WAIT * 1000)
     await page.goto("/login")
     await page.get_by_label("Username").fill(username)

@@ -93,3 +93,4 @@ async def test_alarm_flows_live_through_the_dashboard_and_survives_a_dropped_con
         assert await page.evaluate("window.lifelineDashboard.live.lastId") > last_seen
     finally:
         await context.close()
+    assert context.page_errors == []

@@ -98,3 +98,4 @@ async def test_queue_shows_several_alarms_most_urgent_first_and_who_holds_them(
             await page.screenshot(path=str(DOCS / "dashboard.png"), full_page=False)
     finally:
         await context.close()
+    assert context.page_errors == []

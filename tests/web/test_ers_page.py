@@ -65,3 +65,4 @@ async def test_ers_responder_works_a_job_from_the_phone_page(browser, live_serve
         await expect(job).to_have_count(0, timeout=MS)
     finally:
         await context.close()
+    assert context.page_errors == []

@@ -171,3 +171,15 @@ async def test_idle_stream_keeps_alive_and_stops_once_the_session_is_revoked(
                     pass
                 rest = [line async for line in lines]  # the server ends the stream
     assert rest[:1] == ["data: {}"]
+
+
+async def test_shutting_the_server_down_ends_open_streams_promptly(live_server, engine, clock):
+    token = await _token(engine, clock, "operator")
+    async with _open(live_server, token) as (_, events):
+        [hello] = await _take(events, 1)
+        assert hello.event == "hello"
+        live_server.server.should_exit = True  # as SIGTERM does
+        async with asyncio.timeout(3):  # well before uvicorn's own graceful-shutdown timeout
+            rest = [event async for event in events]  # the stream ends instead of holding shutdown up
+    assert rest == []
+    assert live_server.app.state.live_hub is None or live_server.app.state.live_hub.subscribers == 0

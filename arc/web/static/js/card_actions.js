@@ -19,6 +19,13 @@ const TASK_LABEL = {
 
 let formSeq = 0;
 
+// The card may have been redrawn (live update) while a request ran: clear the field on screen too.
+function clearField(control) {
+  control.value = "";
+  const shown = document.querySelector(`#card [name="${control.name}"]`);
+  if (shown) shown.value = "";
+}
+
 function field(labelText, control) {
   const id = control.id || `f${++formSeq}`;
   control.id = id;
@@ -47,7 +54,7 @@ function noteForm(card, ctx) {
       if (!value) return;
       ctx.act(e.submitter, async () => {
         await ctx.actions.note(card.alarm.id, value);
-        text.value = "";
+        clearField(text);
       }, "Note added");
     },
   }, field("Note", text), h("button", { type: "submit", "data-action": "note" }, "Add note"));
@@ -85,7 +92,10 @@ function responderPlan(card, ctx) {
         e.preventDefault();
         const body = { kind: "emergency", service: service.value };
         if (reference.value.trim()) body.reference = reference.value.trim();
-        ctx.act(e.submitter, () => ctx.actions.dispatch(alarmId, body), `${service.value} recorded`);
+        ctx.act(e.submitter, async () => {
+          await ctx.actions.dispatch(alarmId, body);
+          clearField(reference);
+        }, `${service.value} recorded`);
       },
     }, field("999 service", service), field("999 reference", reference),
     h("button", { type: "submit", class: "danger", "data-action": "dispatch-emergency" }, "Record 999 call")),

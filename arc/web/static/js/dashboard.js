@@ -101,10 +101,29 @@ async function refreshCard() {
     const card = await api(`/api/alarms/${id}`);
     if (mine !== cardRequest || id !== state.selectedId) return;
     state.card = card;
+    const kept = keepTyping(cardBox(), card.alarm.id);
     renderCard(cardBox(), card, { me: state.me, outcomes: state.outcomes, actions, act });
+    kept();
   } catch (err) {
     if (mine === cardRequest) say(`Could not load alarm ${id}: ${describe(err)}`, "error");
   }
+}
+
+// A card re-renders whenever its alarm changes: keep what the operator was typing, and the focus.
+function keepTyping(box, alarmId) {
+  if (Number(box.dataset.alarmId) !== alarmId) {
+    box.dataset.alarmId = alarmId;
+    return () => {};
+  }
+  const values = new Map();
+  for (const el of box.querySelectorAll("input[name], textarea[name], select[name]")) values.set(el.name, el.value);
+  const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement.name : null;
+  return () => {
+    for (const el of box.querySelectorAll("input[name], textarea[name], select[name]")) {
+      if (values.has(el.name) && values.get(el.name)) el.value = values.get(el.name);
+    }
+    if (focused) box.querySelector(`[name="${CSS.escape(focused)}"]`)?.focus();
+  };
 }
 
 function select(id) {
@@ -230,6 +249,8 @@ async function main() {
       if (resumedFrom === null || hello.last_id < resumedFrom || !state.synced) resync();
     },
     onSignedOut: () => location.assign("/login?next=/dashboard"),
+    // the stream keeps failing: if the session has ended, go and log in again
+    onTrouble: () => whoAmI().then((user) => { if (!user) location.assign("/login?next=/dashboard"); }, () => {}),
   });
   live.start();
   setInterval(() => { if (live.state === "connected") resync(); }, RESYNC_MS);

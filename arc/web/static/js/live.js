@@ -7,12 +7,13 @@ export const EVENT_KINDS = ["alarm.opened", "alarm.updated", "alarm.closed", "ta
 const OFFLINE_AFTER = 4; // failed attempts before we call it offline
 
 export class LiveConnection {
-  constructor({ url = "/api/live/stream", onEvent, onHello, onState, onSignedOut }) {
+  constructor({ url = "/api/live/stream", onEvent, onHello, onState, onSignedOut, onTrouble }) {
     this.url = url;
     this.onEvent = onEvent;
     this.onHello = onHello;
     this.onState = onState;
     this.onSignedOut = onSignedOut;
+    this.onTrouble = onTrouble;
     this.lastId = null; // id of the last event received in order: where a reconnect resumes
     this.state = "connecting";
     this.failures = 0;
@@ -78,6 +79,9 @@ export class LiveConnection {
     if (this.stopped) return;
     this.failures += 1;
     this._setState(state === "offline" || this.failures > OFFLINE_AFTER ? "offline" : "reconnecting");
+    if (this.failures >= 2 && navigator.onLine) {
+      try { this.onTrouble?.(); } catch (err) { console.error(err); }
+    }
     if (state === "offline" && !navigator.onLine) return; // the "online" event brings us back
     const delay = Math.min(15000, 500 * 2 ** Math.min(this.failures - 1, 5)) + Math.random() * 250;
     clearTimeout(this.timer);
