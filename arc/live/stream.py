@@ -15,7 +15,11 @@ transaction that was running when the gap was seen has finished (read from
 Either way the skipped ids stay on a watch list for a while, and if one of
 them commits late it is still delivered — without an SSE ``id:`` line, so a
 browser's resume point (``Last-Event-ID``) never moves backwards. So ``cursor``
-means: every event up to here has been delivered, or is known not to exist.
+means: every event up to here has been delivered, is known not to exist, or is
+on the watch list. At start-up the ids just below the newest one that are not
+in the table go on the watch list too (another process may be committing them).
+A late event reaches the dashboards connected at that moment; one that was
+disconnected then picks it up from its periodic queue reload.
 """
 
 from __future__ import annotations
@@ -39,6 +43,13 @@ SELECT id, kind, alarm_id, payload::text AS data FROM live_events
 WHERE id > $1 OR id = ANY($2::bigint[])
 ORDER BY id LIMIT $3
 """
+
+
+_MISSING_BELOW = """
+SELECT g FROM generate_series(greatest($1::bigint - $2::bigint + 1, 1), $1::bigint) AS g
+WHERE NOT EXISTS (SELECT 1 FROM live_events WHERE id = g)
+"""
+START_WATCH = 1000  # how many ids below the newest are checked for stragglers at start-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +238,7 @@ class LiveHub:
                 await conn.add_listener(CHANNEL, self._on_notify)
                 conn.add_termination_listener(self._on_notify)
                 if first:  # start at the present; history is served from the table by id
-                    self.cursor = await conn.fetchval("SELECT coalesce(max(id), 0) FROM live_events")
+                    await self._start_cursor(conn)
                     first = False
                 self.connected = True
                 backoff = 0.2
@@ -246,6 +257,14 @@ class LiveHub:
                 conn.terminate()
             if not self._stopping:
                 await asyncio.sleep(backoff)
+
+    async def _start_cursor(self, conn: asyncpg.Connection) -> None:
+        """Start after the newest event; ids missing just below it may still be in flight
+        in another process's transaction, so they go on the late watch list."""
+        self.cursor = await conn.fetchval("SELECT coalesce(max(id), 0) FROM live_events")
+        missing = await conn.fetch(_MISSING_BELOW, self.cursor, START_WATCH)
+        until = time.monotonic() + self.late_watch
+        self._late.update({row[0]: until for row in missing})
 
     async def _pump(self, conn: asyncpg.Connection) -> None:
         self._wake.set()

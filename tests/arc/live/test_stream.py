@@ -100,6 +100,23 @@ async def test_event_committed_after_the_hold_still_arrives_without_moving_the_r
     assert not got.frame().startswith(b"id:"), "a late event must not move the browser's Last-Event-ID back"
 
 
+async def test_event_in_flight_when_the_process_starts_is_still_delivered(db, database_url, engine):
+    maker = make_sessionmaker(engine)
+    async with maker() as slow:
+        straggler = await emit(slow, "alarm.opened", {"which": "straggler"})
+        [newest] = await _emit_committed(engine, 1)
+        hub = LiveHub(plain_dsn(database_url), poll_interval=0.2)
+        await hub.start()
+        try:
+            assert hub.cursor == newest
+            sub = hub.subscribe()
+            await slow.commit()
+            got = await _next(sub)
+            assert (got.id, got.late) == (straggler.id, True)
+        finally:
+            await hub.stop()
+
+
 async def test_slow_subscriber_is_dropped_and_never_blocks_the_others(db, database_url, engine):
     hub = LiveHub(plain_dsn(database_url), queue_size=3, poll_interval=0.5)
     await hub.start()
