@@ -200,7 +200,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.notify_webhook_url and not self.notify_webhook_secret:
-            raise ValueError("LIFELINE_NOTIFY_WEBHOOK_URL needs LIFELINE_NOTIFY_WEBHOOK_SECRET to sign requests")
+            raise ValueError(
+                "LIFELINE_NOTIFY_WEBHOOK_URL needs LIFELINE_NOTIFY_WEBHOOK_SECRET to sign requests"
+            )
         return self
 
     @model_validator(mode="after")
