@@ -94,3 +94,29 @@ async def test_alarm_flows_live_through_the_dashboard_and_survives_a_dropped_con
     finally:
         await context.close()
     assert context.page_errors == []
+
+
+async def test_new_high_priority_alarm_flashes_a_banner_even_when_audio_is_refused(
+    browser, live_server, unit, session
+):
+    _, hub_unit, operator = await _arrange(session)
+    context, page = await log_in(browser, live_server.url, operator.username)
+    # a browser that refuses audio outright (policy, no device): the cue must still show, nothing may break
+    await context.add_init_script(
+        "window.AudioContext = window.webkitAudioContext = function () { throw new Error('audio refused'); };"
+    )
+    try:
+        await expect(page).to_have_url(f"{live_server.url}/dashboard", timeout=MS)
+        await page.reload()
+        await expect(page.locator("#connection")).to_have_text("Live", timeout=MS)
+        await page.locator("#sound").click()  # asking for sound must not break anything either
+        await unit.alarm(hub_unit.cid, dty="0023", stc="0009", did="S1")
+        cue = page.locator("#cue")
+        await expect(cue).to_be_visible(timeout=MS)
+        await expect(cue).to_contain_text("New alarm")
+        await expect(page.locator("#queue-list li.alarm.high")).to_have_count(1)
+        await expect(page).to_have_title(re.compile(r"^\(!\)"))
+        assert await page.locator("#sound").inner_text() == "Enable sound"
+    finally:
+        await context.close()
+    assert context.page_errors == []
