@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     ingest_batch_wait_ms: float = Field(
         default=5.0, ge=0, le=1000, description="how long a batch waits for more messages before commit"
     )
+    ingest_concurrency: int = Field(
+        default=2, ge=1, le=16, description="batches stored at the same time (each on its own connection)"
+    )
     ingest_max_backlog: int = Field(
         default=20_000,
         ge=0,

@@ -38,7 +38,9 @@ def client_options(settings: Settings, version: str, queue_type: type | None = N
         "identifier": settings.mqtt_client_id,
         "keepalive": 30,
         "timeout": 10,
-        "max_inflight_messages": 1000,  # our own outgoing replies in flight
+        # 0 = no client-side cap on our own replies in flight: paho rescans every queued message on
+        # each PUBACK when a cap is set; the broker's inbound QoS 1 handling needs no quota
+        "max_inflight_messages": 0,
     }
     if queue_type is not None:
         options["queue_type"] = queue_type

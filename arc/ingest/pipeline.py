@@ -17,11 +17,12 @@ snu 5 (not treated: the unit tries its next receiver).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -175,49 +176,38 @@ class Pipeline:
     async def _accept(
         self, session: AsyncSession, batch: _Batch, items: list[Incoming], valid: list[tuple[int, Mrq]]
     ) -> None:
-        settings, now = self.settings, batch.now
-        units = await comms.load_units(session, {m.cid for _, m in valid})
-        rows, first, duplicates = [], {}, []
+        now = batch.now
+        first: dict[tuple[str, str, str, str], int] = {}
+        duplicates: list[tuple[int, Mrq]] = []
+        columns: dict[str, list] = {name: [] for name in _INSERT_COLUMNS}
         for index, mrq in valid:
             key = (mrq.cid, mrq.ref, mrq.mty, triage.content_key(mrq))
-            self._note_heard(batch.heard, mrq)
+            quick = triage.quick_outcome(mrq)
+            _note_heard(batch.heard, mrq, quick)
             if key in first:
                 duplicates.append((index, mrq))
                 continue
             first[key] = index
-            quick = triage.quick_outcome(mrq)
-            rows.append(
-                {
-                    "cid": mrq.cid,
-                    "ref": mrq.ref,
-                    "mty": mrq.mty,
-                    "content_key": key[3],
-                    "generation": 0,
-                    "fmt": mrq.fmt,
-                    "topic": items[index].topic[:200],
-                    "message": mrq.to_dict(),
-                    "received_at": now,
-                    "handled_at": now if quick else None,
-                    "action": quick.action if quick else None,
-                    "snu": int(quick.snu) if quick else None,
-                    "final_answer_at": now if quick else None,
-                }
-            )
-        result = await session.execute(
-            pg_insert(InboxMessage)
-            .on_conflict_do_nothing()
-            .returning(
-                InboxMessage.id,
-                InboxMessage.cid,
-                InboxMessage.ref,
-                InboxMessage.mty,
-                InboxMessage.content_key,
-            ),
-            rows,
-        )
+            for name, value in zip(
+                _INSERT_COLUMNS,
+                (
+                    mrq.cid,
+                    mrq.ref,
+                    mrq.mty,
+                    key[3],
+                    mrq.fmt,
+                    items[index].topic[:200],
+                    _message_json(mrq),
+                    quick.action if quick else None,
+                    int(quick.snu) if quick else None,
+                ),
+                strict=True,
+            ):
+                columns[name].append(value)
+        result = await session.execute(_INSERT_SQL, {**columns, "now": now})
         inserted = {(r.cid, r.ref, r.mty, r.content_key): r.id for r in result}
-        await comms.mark_heard(session, batch.heard, now)
-        ctx = triage.Context(settings, now)
+        units = await comms.mark_heard(session, batch.heard, now)
+        ctx = triage.Context(self.settings, now)
         by_index = dict(valid)
         for key, index in first.items():
             row_id = inserted.get(key)
@@ -260,17 +250,6 @@ class Pipeline:
     ) -> Reply:
         hbi = comms.hbi_for(mrq, units.get(mrq.cid), self.settings)
         return make_reply(item.topic, Mrs.reply(mrq.ref, int(outcome.snu), hbi=hbi), mrq.fmt)
-
-    @staticmethod
-    def _note_heard(heard: comms.Heard, mrq: Mrq) -> None:
-        heard.cids.add(mrq.cid)
-        if mrq.mty == "PI":
-            heard.heartbeats.add(mrq.cid)
-        quick = triage.quick_outcome(mrq)
-        if quick is not None and quick.action == "test":
-            heard.tests.add(mrq.cid)
-        if mrq.accepts_hbi:
-            heard.accepts_hbi.add(mrq.cid)
 
     async def _fault_injection(self, size: int) -> None:
         pause = self.settings.ingest_fault_pause_before_commit_s
@@ -342,6 +321,44 @@ class Pipeline:
         await intake.add_event(session, alarm, "received", now, data={"ref": mrq.ref, "error": error_name})
         await intake.publish(session, alarm, "opened")
         return alarm.id
+
+
+_INSERT_COLUMNS = ("cids", "refs", "mtys", "keys", "fmts", "topics", "messages", "actions", "snus")
+# One statement for the whole batch: arrays in, unnest, ON CONFLICT DO NOTHING, the new rows' keys out.
+_INSERT_SQL = text(
+    """
+    INSERT INTO ingest_inbox (cid, ref, mty, content_key, generation, fmt, topic, message, received_at,
+                              handled_at, action, snu, final_answer_at)
+    SELECT cid, ref, mty, content_key, 0, fmt, topic, CAST(message AS jsonb), :now,
+           CASE WHEN action IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END, action,
+           CAST(snu AS smallint), CASE WHEN action IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END
+    FROM unnest(CAST(:cids AS text[]), CAST(:refs AS text[]), CAST(:mtys AS text[]), CAST(:keys AS text[]),
+                CAST(:fmts AS text[]), CAST(:topics AS text[]), CAST(:messages AS text[]),
+                CAST(:actions AS text[]), CAST(:snus AS int[]))
+         AS t(cid, ref, mty, content_key, fmt, topic, message, action, snu)
+    ON CONFLICT DO NOTHING
+    RETURNING id, cid, ref, mty, content_key
+    """
+)
+
+
+def _message_json(mrq: Mrq) -> str:
+    """The decoded message as stored (absent fields left out)."""
+    return json.dumps(
+        {k: v for k, v in mrq.to_dict().items() if v not in (None, [], {})},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _note_heard(heard: comms.Heard, mrq: Mrq, quick: triage.Outcome | None) -> None:
+    heard.cids.add(mrq.cid)
+    if mrq.mty == "PI":
+        heard.heartbeats.add(mrq.cid)
+    if quick is not None and quick.action == "test":
+        heard.tests.add(mrq.cid)
+    if mrq.accepts_hbi:
+        heard.accepts_hbi.add(mrq.cid)
 
 
 def _cid(message: Mrq | Rejection) -> str:

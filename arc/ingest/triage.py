@@ -104,6 +104,7 @@ async def on_event(session: AsyncSession, source: intake.Source, mrq: Mrq, ctx: 
             return Outcome("manual_reset_no_alarm", Snu.OK)
         await intake.record_reset(session, alarm, mrq, ctx.now, close=ctx.settings.close_on_reset)
         return Outcome("manual_reset", Snu.OK, alarm.id)
+    await intake.lock_unit(session, source.cid)
     joined = await session_alarm(session, mrq.cid, mrq.ref)
     alarm, action = await intake.open_or_attach(
         session, source, mrq, ctx.now, ctx.settings.priority_overrides, session_alarm=joined
@@ -112,6 +113,7 @@ async def on_event(session: AsyncSession, source: intake.Source, mrq: Mrq, ctx: 
 
 
 async def on_reset(session: AsyncSession, source: intake.Source, mrq: Mrq, ctx: Context) -> Outcome:
+    await intake.lock_unit(session, source.cid)  # an ME for this ref still committing: wait for it
     alarm = await session_alarm(session, mrq.cid, mrq.ref)
     if alarm is None:
         event = await on_event(session, source, mrq, ctx)
@@ -125,6 +127,7 @@ async def on_reset(session: AsyncSession, source: intake.Source, mrq: Mrq, ctx: 
 
 
 async def on_info(session: AsyncSession, source: intake.Source, mrq: Mrq, ctx: Context) -> Outcome:
+    await intake.lock_unit(session, source.cid)
     alarm = await session_alarm(session, mrq.cid, mrq.ref)
     if alarm is None:
         event = await on_event(session, source, mrq, ctx)

@@ -57,9 +57,10 @@ class IngestWorker:
         return self.publisher.connected
 
     async def start(self, wait_subscribed: float = 10.0) -> None:
-        self._tasks = [
-            asyncio.create_task(self._connection_loop(), name="ingest-mqtt"),
-            asyncio.create_task(self._batch_loop(), name="ingest-batches"),
+        self._tasks = [asyncio.create_task(self._connection_loop(), name="ingest-mqtt")]
+        self._tasks += [
+            asyncio.create_task(self._batch_loop(), name=f"ingest-batches-{n}")
+            for n in range(self.settings.ingest_concurrency)
         ]
         try:
             await asyncio.wait_for(self.subscribed.wait(), wait_subscribed)
@@ -73,9 +74,9 @@ class IngestWorker:
         so the broker delivers them again when the session resumes."""
         self._stopping = True
         self._wakeup.set()
-        batches, connection = self._tasks[1], self._tasks[0]
+        connection, batches = self._tasks[0], self._tasks[1:]
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(batches, 30)
+            await asyncio.wait_for(asyncio.gather(*batches), 30)
         connection.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await connection
@@ -90,6 +91,7 @@ class IngestWorker:
         while not self._stopping:
             client = aiomqtt.Client(**client_options(self.settings, self._version, self._feed_class()))
             paho_of(client).manual_ack_set(True)
+            paho_of(client).disable_logger()  # paho logs every packet; formatting them costs throughput
             self._client = client
             try:
                 async with client:
@@ -134,7 +136,6 @@ class IngestWorker:
             self._shed(item)
             return
         self._pending.append(item)
-        BACKLOG.set(len(self._pending))
         self._wakeup.set()
 
     def _shed(self, item: Incoming) -> None:

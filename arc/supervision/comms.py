@@ -59,19 +59,6 @@ class Heard:
     accepts_hbi: set[str] = field(default_factory=set)
 
 
-async def load_units(session: AsyncSession, cids: set[str]) -> dict[str, UnitRow]:
-    if not cids:
-        return {}
-    rows = await session.execute(
-        select(Unit.id, Unit.cid, Unit.heartbeat_interval_minutes, Unit.comms_state).where(
-            Unit.cid.in_(sorted(cids))
-        )
-    )
-    return {
-        row.cid: UnitRow(row.id, row.cid, row.heartbeat_interval_minutes, row.comms_state) for row in rows
-    }
-
-
 def interval_minutes(unit: UnitRow | None, settings: Settings) -> int:
     """The heartbeat interval the ARC wants from this unit (its own setting, else the default)."""
     if unit is not None and unit.heartbeat_interval_minutes:
@@ -84,41 +71,47 @@ def hbi_for(mrq: Mrq, unit: UnitRow | None, settings: Settings) -> int | None:
     return interval_minutes(unit, settings) if mrq.accepts_hbi else None
 
 
+# One UPDATE for the whole batch; per-unit flags travel as arrays aligned with the cids (unnest),
+# rows are locked in id order so concurrent batches never deadlock on units.
 _HEARD_SQL = text(
     """
-    WITH old AS (
-        SELECT id, comms_state FROM units WHERE cid = ANY(:cids) ORDER BY id FOR UPDATE
+    WITH heard AS (
+        SELECT * FROM unnest(CAST(:cids AS text[]), CAST(:heartbeat AS boolean[]),
+                             CAST(:test AS boolean[]), CAST(:hbo AS boolean[])) AS t(cid, heartbeat, test, hbo)
+    ), old AS (
+        SELECT units.id, units.comms_state, heard.heartbeat, heard.test, heard.hbo
+        FROM units JOIN heard ON heard.cid = units.cid ORDER BY units.id FOR UPDATE OF units
     )
     UPDATE units AS u SET
         last_heard_at = :now,
         comms_state = 'ok',
-        last_heartbeat_at = CASE WHEN u.cid = ANY(:heartbeats) THEN :now ELSE u.last_heartbeat_at END,
-        last_test_at = CASE WHEN u.cid = ANY(:tests) THEN :now ELSE u.last_test_at END,
-        accepts_hbi = u.accepts_hbi OR u.cid = ANY(:accepts_hbi)
+        last_heartbeat_at = CASE WHEN old.heartbeat THEN :now ELSE u.last_heartbeat_at END,
+        last_test_at = CASE WHEN old.test THEN :now ELSE u.last_test_at END,
+        accepts_hbi = u.accepts_hbi OR old.hbo
     FROM old WHERE u.id = old.id
-    RETURNING u.cid, old.comms_state
+    RETURNING u.id, u.cid, u.heartbeat_interval_minutes, old.comms_state
     """
 )
 
 
-async def mark_heard(session: AsyncSession, heard: Heard, now: datetime) -> list[str]:
-    """Record a batch's signs of life; clear no-comms alarms. Returns the cids that came back."""
+async def mark_heard(session: AsyncSession, heard: Heard, now: datetime) -> dict[str, UnitRow]:
+    """Record a batch's signs of life in one UPDATE and clear the no-comms alarm of any unit that
+    was silent. Returns the registered units among them (unknown cids are simply absent)."""
     if not heard.cids:
-        return []
-    rows = await session.execute(
-        _HEARD_SQL,
-        {
-            "cids": sorted(heard.cids),
-            "now": now,
-            "heartbeats": sorted(heard.heartbeats),
-            "tests": sorted(heard.tests),
-            "accepts_hbi": sorted(heard.accepts_hbi),
-        },
-    )
-    back = sorted(row.cid for row in rows if row.comms_state == "no_comms")
-    for cid in back:
+        return {}
+    cids = sorted(heard.cids)
+    params = {
+        "cids": cids,
+        "heartbeat": [cid in heard.heartbeats for cid in cids],
+        "test": [cid in heard.tests for cid in cids],
+        "hbo": [cid in heard.accepts_hbi for cid in cids],
+        "now": now,
+    }
+    rows = (await session.execute(_HEARD_SQL, params)).all()
+    units = {row.cid: UnitRow(row.id, row.cid, row.heartbeat_interval_minutes, "ok") for row in rows}
+    for cid in sorted(row.cid for row in rows if row.comms_state == "no_comms"):
         await intake.clear_technical(session, cid, "no_comms", now, data={"reason": "unit heard again"})
-    return back
+    return units
 
 
 async def on_technical_status(

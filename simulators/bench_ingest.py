@@ -1,0 +1,283 @@
+"""Ingest throughput benchmark: raw broker throughput vs stored-and-answered throughput.
+
+    python -m simulators.bench_ingest [--messages 30000] [--units 2000]
+
+One run, two measurements with the same load generator (one process, paho, QoS 1,
+publishing heartbeats from ``--units`` registered units as fast as it can):
+
+(a) raw: a bare subscriber on ``{root}/+/mrq`` (QoS 1, acknowledges on receipt,
+    does nothing else) counts the messages: what the broker and one MQTT client
+    can move on this machine.
+(b) service: ``lifeline ingest`` (the real service process) receives the same
+    load on a fresh persistent session, stores every message in PostgreSQL,
+    triages it and answers; a counter on ``{root}/+/mrs`` counts the replies.
+    A reply is only published after its transaction has committed, so (b) is
+    stored-and-answered throughput.
+
+Throughput is messages / seconds from the first publish to the last message
+counted. The script prints both and their ratio. Setup (a scratch database on
+``--pg``, migrated, with the units registered) goes straight to PostgreSQL; the
+measurement itself talks to the service only over MQTT. The scratch database is
+dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+CID_BASE = 5_500_000
+
+
+def _paho(mqtt_url: str, identifier: str) -> paho.Client:
+    """MQTT 5 with a large Receive Maximum, so the broker never queues (or drops) for this client."""
+    parts = urlsplit(mqtt_url)
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=identifier, protocol=paho.MQTTv5)
+    if parts.username:
+        client.username_pw_set(parts.username, parts.password)
+    client.max_inflight_messages_set(0)
+    client.max_queued_messages_set(0)
+    connect = Properties(PacketTypes.CONNECT)
+    connect.ReceiveMaximum = 65535
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=60, properties=connect)
+    return client
+
+
+def generate(
+    mqtt_url: str, root: str, units: int, messages: int, window: int, counted, started, done: mp.Event
+) -> None:
+    """The load: heartbeats from ``units`` units, round robin, QoS 1, as fast as the window allows
+    (at most ``window`` messages published and not yet counted: the broker's per-client queue is
+    bounded, 1000 by default in Mosquitto, and a fleet has a bounded number of sessions open)."""
+    client = _paho(mqtt_url, f"bench-gen-{uuid.uuid4().hex[:8]}")
+    client.loop_start()
+    payloads = []
+    for i in range(messages):
+        cid = str(CID_BASE + i % units)
+        body = {"ref": f"B{i:09d}", "cid": cid, "dty": "0001", "mty": "PI"}
+        payloads.append((f"{root}/{cid}/mrq", json.dumps(body, separators=(",", ":")).encode()))
+    started.value = time.time()
+    for i, (topic, payload) in enumerate(payloads):
+        while i - counted.value >= window:
+            time.sleep(0.0002)
+        client.publish(topic, payload, qos=1)
+    done.wait(600)
+    client.loop_stop()
+    client.disconnect()
+
+
+def count(
+    mqtt_url: str, topic: str, messages: int, ready: mp.Event, result, done: mp.Event, counted=None
+) -> None:
+    """A bare subscriber: count messages on ``topic``; record when the last one arrived."""
+    seen = 0
+
+    def on_message(client, userdata, message) -> None:
+        nonlocal seen
+        seen += 1
+        if counted is not None:
+            counted.value = seen
+        if seen >= messages:
+            result.value = time.time()
+            done.set()
+
+    def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
+        ready.set()
+
+    client = _paho(mqtt_url, f"bench-count-{uuid.uuid4().hex[:8]}")
+    client.on_message = on_message
+    client.on_subscribe = on_subscribe
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    done.wait(600)
+    client.loop_stop()
+    client.disconnect()
+
+
+def _machine_cpu() -> float:
+    """CPU seconds used by the whole machine so far (all cores, busy time only)."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    busy = sum(fields[:3]) + sum(fields[5:8])  # user nice system | irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    mqtt_url: str,
+    root: str,
+    units: int,
+    messages: int,
+    window: int,
+    topic: str,
+    service_pid: int | None = None,
+) -> tuple[float, float, float | None]:
+    """Run the generator against a counter on ``topic``.
+
+    Returns (messages per second, machine CPU µs per message, service CPU µs per message)."""
+    ready, done = mp.Event(), mp.Event()
+    started, finished, counted = mp.RawValue("d", 0.0), mp.RawValue("d", 0.0), mp.RawValue("q", 0)
+    counter = mp.Process(target=count, args=(mqtt_url, topic, messages, ready, finished, done, counted))
+    counter.start()
+    if not ready.wait(10):
+        raise SystemExit("counter did not subscribe")
+    generator = mp.Process(
+        target=generate, args=(mqtt_url, root, units, messages, window, counted, started, done)
+    )
+    machine_before = _machine_cpu()
+    service_before = _process_cpu(service_pid) if service_pid else 0.0
+    generator.start()
+    if not done.wait(300):
+        generator.kill()
+        counter.kill()
+        raise SystemExit(f"timed out: {counted.value} of {messages} messages counted")
+    machine = (_machine_cpu() - machine_before) / messages * 1e6
+    service = (_process_cpu(service_pid) - service_before) / messages * 1e6 if service_pid else None
+    generator.join(10)
+    counter.join(10)
+    return messages / (finished.value - started.value), machine, service
+
+
+async def setup_database(pg_url: str, units: int) -> str:
+    """A scratch database, migrated, with ``units`` registered units. Returns its URL."""
+    import asyncpg
+
+    from arc import migrate
+
+    name = f"lifeline_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = urlunsplit(urlsplit(pg_url)._replace(path=f"/{name}"))
+    await migrate.upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.copy_records_to_table(
+            "units",
+            records=[(str(CID_BASE + i), "BenchHub", False) for i in range(units)],
+            columns=["cid", "model", "is_mobile"],
+        )
+    finally:
+        await conn.close()
+    return url
+
+
+async def drop_database(pg_url: str, url: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(pg_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def start_service(database_url: str, mqtt_url: str, root: str, client_id: str) -> mp.Process:
+    import subprocess
+
+    env = {
+        **os.environ,
+        "LIFELINE_ENV": "test",
+        "LIFELINE_DATABASE_URL": database_url,
+        "LIFELINE_MQTT_URL": mqtt_url,
+        "LIFELINE_MQTT_TOPIC_ROOT": root,
+        "LIFELINE_MQTT_CLIENT_ID": client_id,
+        "LIFELINE_MQTT_SESSION_EXPIRY_SECONDS": "300",
+        "LIFELINE_LOG_LEVEL": "WARNING",
+        "LIFELINE_INGEST_BATCH_MAX": os.environ.get("LIFELINE_INGEST_BATCH_MAX", "200"),
+    }
+    return subprocess.Popen([sys.executable, "-m", "arc.cli", "ingest"], env=env)
+
+
+def wait_subscribed(mqtt_url: str, root: str, client_id: str) -> None:
+    """The service is ready when a probe heartbeat gets an answer."""
+    ready, done, result = mp.Event(), mp.Event(), mp.RawValue("d", 0.0)
+    counter = mp.Process(target=count, args=(mqtt_url, f"{root}/+/mrs", 1, ready, result, done))
+    counter.start()
+    ready.wait(10)
+    client = _paho(mqtt_url, f"bench-probe-{uuid.uuid4().hex[:8]}")
+    client.loop_start()
+    for _ in range(60):
+        client.publish(
+            f"{root}/{CID_BASE}/mrq",
+            json.dumps({"ref": f"P{uuid.uuid4().hex[:8]}", "cid": str(CID_BASE), "dty": "1", "mty": "PI"}),
+            qos=1,
+        )
+        if done.wait(1):
+            break
+    client.loop_stop()
+    client.disconnect()
+    counter.join(5)
+    if not done.is_set():
+        raise SystemExit("the service did not answer")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=30_000)
+    parser.add_argument("--units", type=int, default=2_000)
+    parser.add_argument("--window", type=int, default=500, help="most messages in flight at once")
+    parser.add_argument(
+        "--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL server"
+    )
+    parser.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="MQTT broker")
+    args = parser.parse_args()
+
+    tag = uuid.uuid4().hex[:8]
+    raw_root, service_root = f"benchraw{tag}", f"benchsvc{tag}"
+    database_url = asyncio.run(setup_database(args.pg, args.units))
+    service = None
+    try:
+        raw, raw_cpu, _ = measure(
+            args.mqtt, raw_root, args.units, args.messages, args.window, f"{raw_root}/+/mrq"
+        )
+        print(f"(a) raw broker -> bare subscriber:      {raw:8.0f} msg/s   machine CPU {raw_cpu:4.0f} µs/msg")
+        client_id = f"bench-ingest-{tag}"
+        service = start_service(database_url, args.mqtt, service_root, client_id)
+        wait_subscribed(args.mqtt, service_root, client_id)
+        stored, stored_cpu, service_cpu = measure(
+            args.mqtt,
+            service_root,
+            args.units,
+            args.messages,
+            args.window,
+            f"{service_root}/+/mrs",
+            service.pid,
+        )
+        print(
+            f"(b) stored and answered by the service: {stored:8.0f} msg/s   machine CPU {stored_cpu:4.0f} µs/msg"
+            f" (service process {service_cpu:.0f})"
+        )
+        print(
+            f"ratio (b)/(a): {stored / raw:.2f}   ({args.messages} heartbeats from {args.units} units, QoS 1)"
+        )
+    finally:
+        if service is not None:
+            service.send_signal(signal.SIGTERM)
+            service.wait(30)
+        asyncio.run(drop_database(args.pg, database_url))
+
+
+if __name__ == "__main__":
+    main()
