@@ -26,9 +26,11 @@ from devices.protocol import (
     device_category,
     device_type_name,
     encode_mrs,
+    mrq_subscription,
     mrq_topic,
     mrs_topic,
     normalise_code,
+    reply_topic,
     restored_failure,
     status_category,
     status_name,
@@ -514,3 +516,14 @@ def test_arbitrary_mrq_like_objects_never_raise(tags: dict[str, Any], topic_cid:
 def test_arbitrary_xml_mrq_never_raises(tags: dict[str, str]) -> None:
     body = "".join(f"<{name}>{text}</{name}>" for name, text in tags.items())
     assert_well_formed(decode_mrq(f"<mrq>{body}</mrq>".encode("utf-8", "surrogatepass"), CID))
+
+
+def test_topics_take_the_configured_root_and_shared_group() -> None:
+    assert mrq_topic(CID, "lt1") == "lt1/4401234/mrq"
+    assert mrs_topic(CID, "a/b") == "a/b/4401234/mrs"
+    assert cid_from_topic("lt1/4401234/mrq", "lt1") == CID
+    assert cid_from_topic("lifeline/4401234/mrq", "lt1") is None
+    assert cid_from_topic("a/b/4401234/mrq", "a/b") == CID
+    assert mrq_subscription("lt1") == "lt1/+/mrq"
+    assert mrq_subscription("lt1", "arc") == "$share/arc/lt1/+/mrq"
+    assert reply_topic("lt1/4401234/mrq") == "lt1/4401234/mrs"

@@ -1,0 +1,95 @@
+"""The boundary never breaks: arbitrary bytes and JSON through decode + store + triage.
+
+Property: every input gets exactly one reply, never "not treated" while the database is up,
+and leaves a trace: an inbox row under its key or a rejected-inbox row with its raw bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from arc.db import make_sessionmaker
+from arc.ingest.models import InboxMessage, RejectedMessage
+from arc.ingest.pipeline import Incoming, Pipeline
+from devices.protocol import KNOWN_TAGS, Mrq
+from tests.arc.ingest.conftest import parse_mrs
+
+CIDS = ["4401234", "4409999"]
+ANSWERS = {0, 1, 2, 3, 4, 6, 7, 10}
+
+text = st.text(max_size=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),
+    max_leaves=10,
+)
+codes = st.sampled_from(
+    ["3", "5", "0023", "10", "16", "23", "85", "86", "93", "102", "112", "125", "950", "x"]
+)
+mrq_like = st.fixed_dictionaries(
+    {"ref": st.sampled_from(["R1", "R2", "R3", "", "bad ref"]), "cid": st.sampled_from([*CIDS, "44x"])},
+    optional={
+        "dty": codes,
+        "stc": codes,
+        "mty": st.sampled_from(["ME", "RE", "IN", "PI", "XX", "in"]),
+        "did": st.sampled_from(["P1", "F1", ""]),
+        "lge": st.sampled_from([{"geo": "52.2,0.12"}, {"geo": "999,0"}, "52,1"]),
+        "hbo": st.sampled_from(["001", "0"]),
+        "lte": text,
+        "crd": st.sampled_from(["gsm:+441", ["a", 1]]),
+        "zzz": json_values,
+    },
+)
+payloads = (
+    st.binary(max_size=300)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | mrq_like.map(lambda v: json.dumps(v).encode())
+    | st.dictionaries(st.sampled_from(sorted(KNOWN_TAGS)), text, max_size=6).map(
+        lambda tags: ("<mrq>" + "".join(f"<{k}>{v}</{k}>" for k, v in tags.items()) + "</mrq>").encode(
+            "utf-8", "surrogatepass"
+        )
+    )
+)
+topics = st.sampled_from([*CIDS, "notacid"])
+
+
+async def _traced(session, pipeline: Pipeline, item: Incoming) -> bool:
+    decoded = pipeline.decode(item)
+    if isinstance(decoded, Mrq):
+        found = await session.scalar(
+            select(func.count())
+            .select_from(InboxMessage)
+            .where(
+                InboxMessage.cid == decoded.cid,
+                InboxMessage.ref == decoded.ref,
+                InboxMessage.mty == decoded.mty,
+            )
+        )
+    else:
+        found = await session.scalar(
+            select(func.count()).select_from(RejectedMessage).where(RejectedMessage.payload == item.payload)
+        )
+    return found >= 1
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(st.tuples(topics, payloads), min_size=1, max_size=5))
+async def test_every_input_gets_a_reply_and_a_trace(
+    batch: list[tuple[str, bytes]], settings, engine, db, clock
+):
+    pipeline = Pipeline(settings, make_sessionmaker(engine), clock)
+    items = [Incoming(f"{settings.mqtt_topic_root}/{cid}/mrq", payload) for cid, payload in batch]
+    replies = await pipeline.handle(items)
+    assert len(replies) == len(items)
+    async with make_sessionmaker(engine)() as session:
+        for item, reply in zip(items, replies, strict=True):
+            answer: dict[str, Any] = parse_mrs(reply.payload)
+            assert answer["snu"] in ANSWERS
+            assert reply.topic == item.topic.rpartition("/")[0] + "/mrs"
+            assert await _traced(session, pipeline, item)
