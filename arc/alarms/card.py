@@ -178,6 +178,17 @@ async def build_card(
         else []
     )
     holds_it = alarm.status != "closed" and alarm.accepted_by_id == user.id
+    if customer is not None:  # the card shows medical and risk notes: every look is audited
+        await record(
+            session,
+            actor=user,
+            action="view",
+            object_type="customer",
+            object_id=customer.id,
+            customer_id=customer.id,
+            request=request,
+            detail={"via": f"alarm card {alarm.id}"},
+        )
     events = await session.scalars(
         select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.id)
     )

@@ -148,3 +148,20 @@ async def test_card_lists_tasks_and_the_event_log(client_as, session, clock):
         "task_requested",
     ]
     assert card["events"][0]["actor"] == "Olive Operator"
+
+
+async def test_opening_a_card_records_who_viewed_the_customer(client_as, session, clock):
+    s = await scene(session, clock)
+    await session.commit()
+    operator = await client_as("operator")
+
+    assert (await operator.get(f"/api/alarms/{s.alarm.id}")).status_code == 200
+
+    views = (
+        await session.execute(
+            select(AuditEntry.actor_user_id, AuditEntry.customer_id, AuditEntry.detail).where(
+                AuditEntry.object_type == "customer", AuditEntry.action == "view"
+            )
+        )
+    ).all()
+    assert views == [(operator.user.id, s.customer.id, {"via": f"alarm card {s.alarm.id}"})]
