@@ -19,7 +19,7 @@ from arc.alarms import outcomes, scripts
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.alarms.service import event_view, get_alarm
 from arc.alarms.views import alarm_summary
-from arc.audit.service import record
+from arc.audit.service import record, record_customer
 from arc.auth.models import User
 from arc.dispatch.plan import available_now
 from arc.dispatch.views import alarm_tasks, task_views
@@ -179,16 +179,7 @@ async def build_card(
     )
     holds_it = alarm.status != "closed" and alarm.accepted_by_id == user.id
     if customer is not None:  # the card shows medical and risk notes: every look is audited
-        await record(
-            session,
-            actor=user,
-            action="view",
-            object_type="customer",
-            object_id=customer.id,
-            customer_id=customer.id,
-            request=request,
-            detail={"via": f"alarm card {alarm.id}"},
-        )
+        await record_customer(session, request, user, "view", customer.id, via=f"alarm card {alarm.id}")
     events = await session.scalars(
         select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.id)
     )

@@ -59,6 +59,22 @@ async def record(
     return entry
 
 
+async def record_customer(
+    session: AsyncSession, request: Request, actor: User, action: str, customer_id: int, **detail
+) -> AuditEntry:
+    """The common case: ``actor`` did ``action`` to a customer's record through ``request``."""
+    return await record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="customer",
+        object_id=customer_id,
+        customer_id=customer_id,
+        request=request,
+        detail=detail or None,
+    )
+
+
 async def record_many_views(
     session: AsyncSession,
     *,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from arc.audit.service import record, record_many_views
+from arc.audit.service import record, record_customer, record_many_views
 from arc.auth.deps import CustomerReader, require_roles
 from arc.db import Session
 from arc.errors import Forbidden
@@ -77,31 +77,14 @@ async def create_customer(
 ):
     _may_write_key_safe(user, body)
     customer = await service.create_customer(session, body, request.app.state.data_cipher)
-    await record(
-        session,
-        actor=user,
-        action="create",
-        object_type="customer",
-        object_id=customer.id,
-        customer_id=customer.id,
-        request=request,
-        detail={"fields": sorted(body.model_fields_set)},
-    )
+    await record_customer(session, request, user, "create", customer.id, fields=sorted(body.model_fields_set))
     return _customer_out(customer)
 
 
 @router.get("/customers/{customer_id}", response_model=schemas.CustomerOut, tags=["customers"])
 async def get_customer(request: Request, session: Session, user: CustomerReader, customer_id: int):
     customer = await get_or_404(session, Customer, customer_id, what="customer")
-    await record(
-        session,
-        actor=user,
-        action="view",
-        object_type="customer",
-        object_id=customer.id,
-        customer_id=customer.id,
-        request=request,
-    )
+    await record_customer(session, request, user, "view", customer.id)
     return _customer_out(customer)
 
 
@@ -111,16 +94,7 @@ async def update_customer(
 ):
     _may_write_key_safe(user, body)
     customer = await service.update_customer(session, customer_id, body, request.app.state.data_cipher)
-    await record(
-        session,
-        actor=user,
-        action="update",
-        object_type="customer",
-        object_id=customer.id,
-        customer_id=customer.id,
-        request=request,
-        detail={"fields": sorted(body.model_fields_set)},
-    )
+    await record_customer(session, request, user, "update", customer.id, fields=sorted(body.model_fields_set))
     return _customer_out(customer)
 
 
