@@ -92,6 +92,8 @@ def app_components(settings: Settings) -> list:
 async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
     started = time.perf_counter()
     async with resolved_services(settings) as live:
+        if settings.mqtt_url is None and live.mqtt_protocol == "auto":
+            live = live.model_copy(update={"mqtt_protocol": "3.1.1"})  # the embedded amqtt speaks 3.1.1
         await migrate.upgrade(live.database_url)
         log.info("database schema at head")
         if seed:

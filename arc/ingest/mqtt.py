@@ -31,19 +31,18 @@ def broker_address(mqtt_url: str) -> dict[str, Any]:
     }
 
 
-def client_options(settings: Settings, version: str, queue_type: type | None = None) -> dict[str, Any]:
+def client_options(settings: Settings, version: str) -> dict[str, Any]:
     """aiomqtt.Client keyword arguments for the ingest's persistent session."""
     options: dict[str, Any] = {
         **broker_address(settings.mqtt_url or "mqtt://127.0.0.1:1883"),
         "identifier": settings.mqtt_client_id,
         "keepalive": 30,
-        "timeout": 10,
+        # a broker that ignores an MQTT 5 CONNECT (amqtt) is given up on quickly in auto mode
+        "timeout": 3 if version == "5" and settings.mqtt_protocol == "auto" else 10,
         # 0 = no client-side cap on our own replies in flight: paho rescans every queued message on
         # each PUBACK when a cap is set; the broker's inbound QoS 1 handling needs no quota
         "max_inflight_messages": 0,
     }
-    if queue_type is not None:
-        options["queue_type"] = queue_type
     if version == "5":
         connect = Properties(PacketTypes.CONNECT)
         connect.SessionExpiryInterval = settings.mqtt_session_expiry_seconds
@@ -55,8 +54,8 @@ def client_options(settings: Settings, version: str, queue_type: type | None = N
 
 
 def paho_of(client: aiomqtt.Client) -> Any:
-    """The paho client inside aiomqtt, for the two things aiomqtt does not expose:
-    manual acknowledgement (ack after COMMIT) and fire-and-forget QoS 1 publishing."""
+    """The paho client inside aiomqtt, for what aiomqtt does not expose: manual acknowledgement
+    (ack after COMMIT), fire-and-forget QoS 1 publishing and a direct message callback."""
     return client._client
 
 

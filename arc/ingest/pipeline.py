@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, text
@@ -140,10 +141,10 @@ class Pipeline:
         assert len(replies) == len(items)
         for outcome, n in batch.counts.items():
             MESSAGES.labels(outcome).inc(n)
-        for action in batch.actions:
-            ACTIONS.labels(action).inc()
-        for reason in batch.reasons:
-            REJECTED.labels(reason).inc()
+        for action, n in Counter(batch.actions).items():
+            ACTIONS.labels(action).inc(n)
+        for reason, n in Counter(batch.reasons).items():
+            REJECTED.labels(reason).inc(n)
         BATCH_SIZE.observe(len(items))
         BATCH_SECONDS.observe(time.perf_counter() - started)
         return replies

@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiomqtt
 from fastapi import FastAPI
@@ -89,7 +90,8 @@ class IngestWorker:
         backoff = BACKOFF_START
         topic = mrq_subscription(self.settings.mqtt_topic_root, self.settings.mqtt_shared_group)
         while not self._stopping:
-            client = aiomqtt.Client(**client_options(self.settings, self._version, self._feed_class()))
+            client = aiomqtt.Client(**client_options(self.settings, self._version))
+            paho_of(client).on_message = self._received  # straight into the backlog, no per-message task
             paho_of(client).manual_ack_set(True)
             paho_of(client).disable_logger()  # paho logs every packet; formatting them costs throughput
             self._client = client
@@ -119,19 +121,9 @@ class IngestWorker:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
 
-    def _feed_class(self) -> type:
-        """aiomqtt hands each message to its queue's put_nowait: ours feeds the backlog directly."""
-        worker = self
-
-        class Feed(asyncio.Queue):
-            def put_nowait(self, item: aiomqtt.Message) -> None:
-                worker._received(item)
-
-        return Feed
-
-    def _received(self, message: aiomqtt.Message) -> None:
-        client = self._client
-        item = Incoming(str(message.topic), bytes(message.payload or b""), (client, message.mid, message.qos))
+    def _received(self, _paho: object, _userdata: object, message: Any) -> None:
+        """paho's on_message (runs in the event loop thread, inside aiomqtt's socket callback)."""
+        item = Incoming(message.topic, message.payload, (self._client, message.mid, message.qos))
         if len(self._pending) >= self.settings.ingest_max_backlog:
             self._shed(item)
             return
@@ -170,9 +162,12 @@ class IngestWorker:
             self._reply_and_ack(batch, replies)
 
     def _reply_and_ack(self, items: list[Incoming], replies: list[Reply]) -> None:
+        sent: Counter[int] = Counter()
         for reply in replies:
             if self.publisher.publish_nowait(reply.topic, reply.payload, qos=1):
-                REPLIES.labels(str(reply.snu)).inc()
+                sent[reply.snu] += 1
+        for snu, n in sent.items():
+            REPLIES.labels(str(snu)).inc(n)
         for item in items:
             client, mid, qos = item.token
             if client is not None and qos > 0:
