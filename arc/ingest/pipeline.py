@@ -23,8 +23,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+import asyncpg
 from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.alarms import intake
@@ -102,6 +104,8 @@ class Pipeline:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if _database_unavailable(exc):
+                return self._not_treated(items, decoded, exc)
             if len(items) > 1:
                 BATCH_FAILURES.inc()
                 log.warning(
@@ -113,6 +117,22 @@ class Pipeline:
         for item, message in zip(items, decoded, strict=True):
             replies.append(await self._one(item, message))
         return replies
+
+    def _not_treated(
+        self, items: list[Incoming], decoded: list[Mrq | Rejection], exc: Exception
+    ) -> list[Reply]:
+        """The database is away: nothing can be stored, so nothing is retried one by one. Every
+        message is answered snu 5 (not treated): the unit tries its next receiver, or again."""
+        log.error(
+            "ingest cannot reach the database (%s): %d message(s) answered snu 5",
+            type(exc).__name__,
+            len(items),
+        )
+        MESSAGES.labels("not_treated").inc(len(items))
+        return [
+            make_reply(item.topic, Mrs.reply(message.ref, Snu.NOT_TREATED), message.fmt)
+            for item, message in zip(items, decoded, strict=True)
+        ]
 
     async def _one(self, item: Incoming, message: Mrq | Rejection) -> Reply:
         error: Exception | None = None
@@ -360,6 +380,15 @@ def _note_heard(heard: comms.Heard, mrq: Mrq, quick: triage.Outcome | None) -> N
         heard.tests.add(mrq.cid)
     if mrq.accepts_hbi:
         heard.accepts_hbi.add(mrq.cid)
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """Connection-level failures (refused, dropped, invalidated), as opposed to a bad message."""
+    if isinstance(exc, OSError | ConnectionError | InterfaceError | asyncpg.PostgresConnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, DBAPIError) and isinstance(exc.orig, OSError | ConnectionError)
 
 
 def _cid(message: Mrq | Rejection) -> str:

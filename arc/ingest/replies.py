@@ -43,9 +43,14 @@ async def send(publisher: Publisher | None, replies: list[Reply]) -> int:
     if publisher is None:
         return 0
     sent = 0
+    nowait = getattr(publisher, "publish_nowait", None)  # the ingest's: no waiting for PUBACK
     for reply in replies:
         try:
-            await publisher.publish(reply.topic, reply.payload, qos=1)
+            if nowait is not None:
+                if not nowait(reply.topic, reply.payload, qos=1):
+                    raise ConnectionError("not connected")
+            else:
+                await publisher.publish(reply.topic, reply.payload, qos=1)
             REPLIES.labels(str(reply.snu)).inc()
             sent += 1
         except Exception as exc:
