@@ -230,6 +230,14 @@ class Pipeline:
         units = await comms.mark_heard(session, batch.heard, now)
         ctx = triage.Context(self.settings, now)
         by_index = dict(valid)
+        # units whose alarms this batch may touch, locked in one order so concurrent batches never deadlock
+        touched = {
+            by_index[i].cid
+            for k, i in first.items()
+            if k not in inserted or not triage.quick_outcome(by_index[i])
+        }
+        for cid in sorted(touched | {mrq.cid for _, mrq in duplicates}):
+            await intake.lock_unit(session, cid)
         for key, index in first.items():
             row_id = inserted.get(key)
             if row_id is None:

@@ -163,3 +163,30 @@ async def test_automatic_test_transmission_is_answered_0_recorded_and_not_queued
     assert (await unit.send(hub.cid, {"ref": "T1", "cid": hub.cid, "dty": "1", "stc": "102"}))["snu"] == 0
     assert await count(session, Alarm) == 0
     assert (await session.get(Unit, hub.id, populate_existing=True)).last_test_at == clock.now()
+
+
+async def test_concurrent_batches_for_one_unit_give_one_alarm_in_any_order(
+    settings, engine, db, clock, session
+):
+    import asyncio
+    import json
+
+    from arc.db import make_sessionmaker
+    from arc.ingest.pipeline import Incoming, Pipeline
+
+    _, hub = await _registered(session)
+    pipeline = Pipeline(settings, make_sessionmaker(engine), clock)
+    topic = settings.topic(hub.cid, "mrq")
+
+    def item(**tags) -> Incoming:
+        return Incoming(topic, json.dumps({"cid": hub.cid, "dty": "3", **tags}).encode())
+
+    for _round in range(3):
+        await asyncio.gather(
+            pipeline.handle([item(ref="C1")]),
+            pipeline.handle([item(ref="C1", mty="RE")]),
+            pipeline.handle([item(ref="C2")]),
+        )
+    [alarm] = (await session.scalars(select(Alarm))).all()
+    assert (alarm.activation_count, alarm.status) == (2, "queued")
+    assert alarm.reset_at_unit_at is not None
