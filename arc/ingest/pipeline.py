@@ -9,9 +9,8 @@
     COMMIT          then (and only then) the replies are handed back to be published
 
 If a batch fails it is rolled back and its messages are retried one by one, so
-one bad message never costs the others; a message that still fails is stored
-with a bare alarm (never drop an alarm) or, if even that fails, answered
-snu 5 (not treated: the unit tries its next receiver).
+one bad message never costs the others (arc/ingest/fallback.py has the last resort:
+a bare alarm for a message that keeps failing, snu 5 when the database is away).
 """
 
 from __future__ import annotations
@@ -23,20 +22,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import asyncpg
 from sqlalchemy import insert, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.alarms import intake
-from arc.alarms.models import Alarm
-from arc.alarms.priority import classify
 from arc.clock import Clock
 from arc.db import session_scope
-from arc.ingest import triage
+from arc.ingest import fallback, triage
 from arc.ingest.metrics import ACTIONS, BATCH_FAILURES, BATCH_SECONDS, BATCH_SIZE, MESSAGES, REJECTED
-from arc.ingest.models import InboxMessage, RejectedMessage
+from arc.ingest.models import RejectedMessage
 from arc.ingest.replies import Reply, make_reply
 from arc.settings import Settings
 from arc.supervision import comms
@@ -104,8 +98,8 @@ class Pipeline:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if _database_unavailable(exc):
-                return self._not_treated(items, decoded, exc)
+            if fallback.database_unavailable(exc):
+                return fallback.not_treated(items, decoded, exc)
             if len(items) > 1:
                 BATCH_FAILURES.inc()
                 log.warning(
@@ -118,22 +112,6 @@ class Pipeline:
             replies.append(await self._one(item, message))
         return replies
 
-    def _not_treated(
-        self, items: list[Incoming], decoded: list[Mrq | Rejection], exc: Exception
-    ) -> list[Reply]:
-        """The database is away: nothing can be stored, so nothing is retried one by one. Every
-        message is answered snu 5 (not treated): the unit tries its next receiver, or again."""
-        log.error(
-            "ingest cannot reach the database (%s): %d message(s) answered snu 5",
-            type(exc).__name__,
-            len(items),
-        )
-        MESSAGES.labels("not_treated").inc(len(items))
-        return [
-            make_reply(item.topic, Mrs.reply(message.ref, Snu.NOT_TREATED), message.fmt)
-            for item, message in zip(items, decoded, strict=True)
-        ]
-
     async def _one(self, item: Incoming, message: Mrq | Rejection) -> Reply:
         error: Exception | None = None
         for _attempt in range(2):
@@ -144,7 +122,7 @@ class Pipeline:
             except Exception as exc:
                 error = exc
         log.error("ingest could not triage a message from cid %s: %r", _cid(message), error)
-        return await self._fallback(item, message, error)
+        return await fallback.store_bare(self.settings, self.maker, self.clock, item, message, error)
 
     # --- one transaction --------------------------------------------------------------
 
@@ -286,71 +264,6 @@ class Pipeline:
             log.warning("ingest fault injection: paused %.1f s before COMMIT (batch of %d)", pause, size)
             await asyncio.sleep(pause)
 
-    # --- last resort ------------------------------------------------------------------
-
-    async def _fallback(self, item: Incoming, message: Mrq | Rejection, error: Exception | None) -> Reply:
-        """Triage keeps failing for this message: store it with a bare alarm for an operator
-        (a heartbeat is just stored); if even that fails, answer snu 5 (not treated)."""
-        REJECTED.labels("triage_failed").inc()
-        now = self.clock.now()
-        try:
-            async with session_scope(self.maker) as session:
-                if isinstance(message, Rejection):
-                    raise RuntimeError("could not store a rejected message")
-                alarm_id, snu = None, Snu.OK
-                if message.mty != "PI":
-                    alarm_id = await self._bare_alarm(session, message, now, error)
-                    snu = Snu.HOLD
-                await session.execute(
-                    pg_insert(InboxMessage)
-                    .values(
-                        cid=message.cid,
-                        ref=message.ref,
-                        mty=message.mty,
-                        content_key=triage.content_key(message),
-                        fmt=message.fmt,
-                        topic=item.topic[:200],
-                        message=message.to_dict(),
-                        received_at=now,
-                        handled_at=now,
-                        action="triage_failed_alarm" if alarm_id else "triage_failed",
-                        alarm_id=alarm_id,
-                        snu=int(snu),
-                    )
-                    .on_conflict_do_nothing()
-                )
-            MESSAGES.labels("stored").inc()
-            return make_reply(item.topic, Mrs.reply(message.ref, int(snu)), message.fmt)
-        except Exception as exc:
-            log.error("ingest could not store a message from cid %s: %s", _cid(message), type(exc).__name__)
-            MESSAGES.labels("not_treated").inc()
-            return make_reply(item.topic, Mrs.reply(message.ref, Snu.NOT_TREATED), message.fmt)
-
-    async def _bare_alarm(self, session: AsyncSession, mrq: Mrq, now, error: Exception | None) -> int:
-        rank = classify(mrq.dty, mrq.stc, kind="activation", overrides=self.settings.priority_overrides)
-        alarm = Alarm(
-            cid=mrq.cid,
-            unknown_unit=False,
-            category=rank.category,
-            kind="activation",
-            priority=min(rank.rank, 20),
-            status="queued",
-            ref=mrq.ref,
-            dty=mrq.dty,
-            stc=mrq.stc,
-            did=mrq.did,
-            title=f"Message from unit {mrq.cid} could not be processed — check the unit",
-            raised_at=now,
-            last_activation_at=now,
-            caller_ids=list(mrq.crd),
-        )
-        session.add(alarm)
-        await session.flush()
-        error_name = type(error).__name__ if error else "unknown"
-        await intake.add_event(session, alarm, "received", now, data={"ref": mrq.ref, "error": error_name})
-        await intake.publish(session, alarm, "opened")
-        return alarm.id
-
 
 _INSERT_COLUMNS = ("cids", "refs", "mtys", "keys", "fmts", "topics", "messages", "actions", "snus")
 # One statement for the whole batch: arrays in, unnest, ON CONFLICT DO NOTHING, the new rows' keys out.
@@ -388,15 +301,6 @@ def _note_heard(heard: comms.Heard, mrq: Mrq, quick: triage.Outcome | None) -> N
         heard.tests.add(mrq.cid)
     if mrq.accepts_hbi:
         heard.accepts_hbi.add(mrq.cid)
-
-
-def _database_unavailable(exc: BaseException) -> bool:
-    """Connection-level failures (refused, dropped, invalidated), as opposed to a bad message."""
-    if isinstance(exc, OSError | ConnectionError | InterfaceError | asyncpg.PostgresConnectionError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, DBAPIError) and isinstance(exc.orig, OSError | ConnectionError)
 
 
 def _cid(message: Mrq | Rejection) -> str:

@@ -93,3 +93,31 @@ async def test_every_input_gets_a_reply_and_a_trace(
             assert answer["snu"] in ANSWERS
             assert reply.topic == item.topic.rpartition("/")[0] + "/mrs"
             assert await _traced(session, pipeline, item)
+
+
+async def test_message_that_breaks_triage_still_reaches_an_operator_and_spares_the_batch(
+    settings, engine, db, clock, monkeypatch
+):
+    from arc.alarms.models import Alarm
+    from arc.ingest import triage
+
+    real = triage.triage
+
+    async def broken(session, mrq, unit, ctx):
+        if mrq.ref == "BUG1":
+            raise RuntimeError("a bug in triage")
+        return await real(session, mrq, unit, ctx)
+
+    monkeypatch.setattr(triage, "triage", broken)
+    pipeline = Pipeline(settings, make_sessionmaker(engine), clock)
+    topic = f"{settings.mqtt_topic_root}/4401234/mrq"
+    bug = Incoming(topic, b'{"ref":"BUG1","cid":"4401234","dty":"3"}')
+    fine = Incoming(topic, b'{"ref":"OK1","cid":"4401234","dty":"1","mty":"PI"}')
+    replies = await pipeline.handle([bug, fine])
+    assert [parse_mrs(r.payload)["snu"] for r in replies] == [4, 0]
+    assert parse_mrs((await pipeline.handle([bug]))[0].payload)["snu"] == 4  # its re-poll: a duplicate
+    async with make_sessionmaker(engine)() as session:
+        [alarm] = (await session.scalars(select(Alarm))).all()
+        assert alarm.status == "queued" and "could not be processed" in alarm.title
+        actions = set(await session.scalars(select(InboxMessage.action)))
+        assert actions == {"triage_failed_alarm", "heartbeat"}
