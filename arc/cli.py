@@ -61,7 +61,20 @@ def _start_fleet(settings: Settings, units: int) -> asyncio.Task | None:
 
     cids = [str(DEFAULT_CID_BASE + i) for i in range(units)]
     fleet = Fleet(settings.mqtt_url, settings.mqtt_topic_root, cids, alarm_every_s=300.0)
-    return asyncio.create_task(fleet.run(), name="demo-fleet")
+
+    async def _run() -> None:
+        runner = asyncio.create_task(fleet.run(), name="demo-fleet-units")
+        try:
+            # so a new operator sees an alarm on the dashboard within seconds, not minutes
+            await asyncio.wait_for(fleet.connected.wait(), timeout=30)
+            await asyncio.sleep(5)
+            first = next(iter(fleet.units.values()))
+            asyncio.create_task(first.activate(dty="0005", stc="0009", did="F1"), name="demo-first-alarm")  # noqa: RUF006
+            await runner
+        finally:
+            runner.cancel()
+
+    return asyncio.create_task(_run(), name="demo-fleet")
 
 
 async def _stop_fleet(task: asyncio.Task | None) -> None:
