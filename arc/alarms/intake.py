@@ -8,7 +8,7 @@ is the alarm summary. Callers flush and commit; nothing here commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,6 +35,7 @@ TECHNICAL_TITLES = {
     "temperature": "Temperature extreme",
     "radio_test_missing": "Radio test missing",
 }
+FIX_CLOCK_SLACK = timedelta(minutes=5)  # a GPS fix time further ahead of the ARC's clock is not believed
 _LOCK_CLASS = 0x1A1A  # advisory lock class: one alarm decision per unit at a time
 
 
@@ -72,6 +73,11 @@ def hold_or_ok(alarm: Alarm | None) -> int:
     return Snu.HOLD if alarm is not None and alarm.status == "queued" else Snu.OK
 
 
+def _bounded(value: str | None, length: int) -> str | None:
+    """A unit's free text cut to its column (the full message stays on the inbox row and in the log)."""
+    return value[:length] if value is not None else None
+
+
 def _title(mrq: Mrq, location: str | None, unknown: bool) -> str:
     device = device_type_name(mrq.dty)
     parts = [device[:1].upper() + device[1:]]
@@ -103,8 +109,14 @@ def _details(mrq: Mrq) -> dict[str, Any]:
 
 
 def _apply_geo(alarm: Alarm, fix: GeoFix | None, now: datetime) -> None:
-    if fix is not None:
-        alarm.geo_lat, alarm.geo_lon, alarm.geo_at = fix.lat, fix.lon, fix.tim or now
+    """Move the alarm to a GPS fix, unless it is older than the one shown (updates can arrive out of
+    order). A fix time ahead of the ARC's clock is a unit clock error: the fix counts as taken now."""
+    if fix is None:
+        return
+    at = fix.tim if fix.tim is not None and fix.tim <= now + FIX_CLOCK_SLACK else now
+    if alarm.geo_at is not None and at < alarm.geo_at:
+        return
+    alarm.geo_lat, alarm.geo_lon, alarm.geo_at = fix.lat, fix.lon, at
 
 
 def _apply_caller(alarm: Alarm, mrq: Mrq) -> None:
@@ -147,7 +159,7 @@ async def open_unit_alarm(session: AsyncSession, cid: str, kinds: tuple[str, ...
 
 async def _location(session: AsyncSession, source: Source, mrq: Mrq, now: datetime) -> str | None:
     if mrq.lte:
-        return mrq.lte
+        return mrq.lte[:200]
     if source.unit_id is None or not mrq.did:
         return None
     peripheral = await session.scalar(
@@ -206,8 +218,8 @@ async def open_or_attach(
         ref=mrq.ref,
         dty=mrq.dty,
         stc=mrq.stc,
-        did=mrq.did,
-        dco=mrq.dco,
+        did=_bounded(mrq.did, 64),
+        dco=_bounded(mrq.dco, 64),
         title=_title(mrq, location, source.unknown)[:200],
         location_text=location,
         raised_at=now,
@@ -296,7 +308,7 @@ async def raise_technical(
         ref=mrq.ref if mrq else None,
         dty=mrq.dty if mrq else None,
         stc=stc,
-        did=mrq.did if mrq else None,
+        did=_bounded(mrq.did, 64) if mrq else None,
         title=title[:200],
         raised_at=now,
         last_activation_at=now,

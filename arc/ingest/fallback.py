@@ -115,7 +115,7 @@ async def _bare_alarm(
         ref=mrq.ref,
         dty=mrq.dty,
         stc=mrq.stc,
-        did=mrq.did,
+        did=mrq.did[:64] if mrq.did else None,
         title=f"Message from unit {mrq.cid} could not be processed — check the unit",
         raised_at=now,
         last_activation_at=now,

@@ -32,6 +32,7 @@ from arc.ingest import fallback, triage
 from arc.ingest.metrics import ACTIONS, BATCH_FAILURES, BATCH_SECONDS, BATCH_SIZE, MESSAGES, REJECTED
 from arc.ingest.models import RejectedMessage
 from arc.ingest.replies import Reply, make_reply
+from arc.ingest.salvage import salvage
 from arc.settings import Settings
 from arc.supervision import comms
 from devices.protocol import Mrq, Mrs, Rejection, cid_from_topic, decode_mrq
@@ -40,6 +41,7 @@ from devices.protocol.codes import Snu
 log = logging.getLogger(__name__)
 
 MAX_STORED_PAYLOAD = 65_536  # raw bytes kept for a rejected message
+MAX_CID_DIGITS = 32  # units.cid / ingest_inbox.cid: a longer cid cannot be stored, so it is refused (snu 3)
 
 
 @dataclass(slots=True)
@@ -84,7 +86,13 @@ class Pipeline:
                 return Rejection(
                     Snu.WRONG_DATA, "bad_topic", "topic is not {root}/{cid}/mrq", loose.ref, loose.fmt
                 )
-            return decode_mrq(item.payload, cid, self.settings.ingest_max_bytes)
+            decoded = decode_mrq(item.payload, cid, self.settings.ingest_max_bytes)
+            if isinstance(decoded, Rejection):  # a malformed optional tag must not cost an alarm
+                decoded = salvage(bytes(item.payload), cid, self.settings.ingest_max_bytes, decoded)
+            if isinstance(decoded, Mrq) and len(decoded.cid) > MAX_CID_DIGITS:
+                detail = f"tag 'cid' longer than {MAX_CID_DIGITS} digits"
+                return Rejection(Snu.WRONG_DATA, "bad_value", detail, decoded.ref, decoded.fmt)
+            return decoded
         except Exception:  # pragma: no cover - the codec never raises; belt and braces
             return Rejection(Snu.INVALID_FORMAT, "invalid_format", "unreadable message")
 
@@ -157,7 +165,7 @@ class Pipeline:
                     {
                         "received_at": batch.now,
                         "topic": item.topic[:400],
-                        "cid": cid_from_topic(item.topic, self.settings.mqtt_topic_root),
+                        "cid": (cid_from_topic(item.topic, self.settings.mqtt_topic_root) or "")[:32] or None,
                         "ref": message.ref,
                         "fmt": message.fmt,
                         "snu": int(message.snu),
@@ -245,8 +253,8 @@ class Pipeline:
         quick_ok: bool = True,
     ) -> None:
         outcome = triage.quick_outcome(mrq)
-        if outcome is None or not quick_ok:
-            outcome = await triage.triage(session, mrq, units.get(mrq.cid), ctx)
+        if outcome is None or not quick_ok:  # a new generation row has no quick outcome written yet
+            outcome = outcome or await triage.triage(session, mrq, units.get(mrq.cid), ctx)
             await triage.record(session, row_id, outcome, ctx.now)
         batch.count("stored")
         batch.actions.append(outcome.action)

@@ -72,7 +72,8 @@ def hbi_for(mrq: Mrq, unit: UnitRow | None, settings: Settings) -> int | None:
 
 
 # One UPDATE for the whole batch; per-unit flags travel as arrays aligned with the cids (unnest),
-# rows are locked in id order so concurrent batches never deadlock on units.
+# rows are locked in id order so concurrent batches never deadlock on units. Times never move back: a
+# batch that started earlier but commits later (a slow database) must not make a unit look silent.
 _HEARD_SQL = text(
     """
     WITH heard AS (
@@ -83,10 +84,11 @@ _HEARD_SQL = text(
         FROM units JOIN heard ON heard.cid = units.cid ORDER BY units.id FOR UPDATE OF units
     )
     UPDATE units AS u SET
-        last_heard_at = :now,
+        last_heard_at = GREATEST(u.last_heard_at, :now),
         comms_state = 'ok',
-        last_heartbeat_at = CASE WHEN old.heartbeat THEN :now ELSE u.last_heartbeat_at END,
-        last_test_at = CASE WHEN old.test THEN :now ELSE u.last_test_at END,
+        last_heartbeat_at = CASE WHEN old.heartbeat THEN GREATEST(u.last_heartbeat_at, :now)
+                                 ELSE u.last_heartbeat_at END,
+        last_test_at = CASE WHEN old.test THEN GREATEST(u.last_test_at, :now) ELSE u.last_test_at END,
         accepts_hbi = u.accepts_hbi OR old.hbo
     FROM old WHERE u.id = old.id
     RETURNING u.id, u.cid, u.heartbeat_interval_minutes, old.comms_state

@@ -81,8 +81,9 @@ async def test_reset_whose_event_never_arrived_still_reaches_an_operator(unit: F
     assert await count(session, Alarm) == 1
 
 
-async def test_information_update_adds_to_the_event_and_moves_the_gps_fix(unit: FakeUnit, session):
+async def test_information_update_adds_to_the_event_and_moves_the_gps_fix(unit: FakeUnit, session, clock):
     _, hub = await _registered(session)
+    clock.advance(hours=7)  # 19:00 at the ARC: the fixes below were taken just before
     first = {"geo": "52.2053,0.1218", "tim": "2026-11-22T18:41:07+00:00"}
     moved = {"geo": "52.2061,0.1225", "tim": "2026-11-22T18:42:07+00:00"}
     await unit.send(hub.cid, {"ref": "M77", "cid": hub.cid, "dty": "0051", "stc": "0010", "lge": first})
