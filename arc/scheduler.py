@@ -9,6 +9,8 @@ Add a job at import time of your module::
 
     register_job("escalations", 15, my_async_fn)        # async def my_async_fn(app) -> None
     register_job("no_comms_sweep", lambda s: s.no_comms_sweep_seconds, sweep_job)
+
+and import the module in ``scheduler_component`` (the no-comms sweep and the inbox retention are).
 """
 
 from __future__ import annotations
@@ -174,6 +176,7 @@ class Scheduler:
 @asynccontextmanager
 async def scheduler_component(app: FastAPI) -> AsyncIterator[None]:
     """App component: take part in the leader election; the leader runs the jobs."""
+    import arc.ingest.retention  # registers the inbox retention job
     import arc.supervision.sweep  # noqa: F401  (registers the no-comms sweep)
 
     scheduler = Scheduler(app)

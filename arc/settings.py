@@ -86,6 +86,15 @@ class Settings(BaseSettings):
         description="an RE from the unit closes its alarm if no operator has accepted it yet "
         "(default: keep it queued for an operator to confirm)",
     )
+    inbox_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="handled inbox messages that belong to no alarm (heartbeats, tests...) are deleted "
+        "after this many days; messages of alarms are kept with the call history",
+    )
+    rejected_retention_days: int = Field(
+        default=30, ge=1, description="rejected (unreadable) messages are deleted after this many days"
+    )
     no_comms_sweep_seconds: int = Field(default=60, ge=1, description="how often the no-comms sweep runs")
     scheduler_enabled: bool = Field(default=True, description="take part in the scheduler leader election")
     scheduler_lock_key: int = Field(

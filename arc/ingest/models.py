@@ -29,6 +29,8 @@ class InboxMessage(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("cid", "ref", "mty", "content_key", "generation"),
         Index("ix_ingest_inbox_alarm_open_sessions", "alarm_id", postgresql_where="final_answer_at IS NULL"),
+        # retention (arc/ingest/retention.py): old handled rows no alarm needs, oldest first
+        Index("ix_ingest_inbox_unlinked_handled_at", "handled_at", postgresql_where="alarm_id IS NULL"),
     )
 
     cid: Mapped[str] = mapped_column(String(32))
