@@ -17,6 +17,7 @@ import signal
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import aiomqtt
@@ -42,8 +43,12 @@ class IngestWorker:
         self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock | None = None
     ) -> None:
         self.settings = settings
-        self.pipeline = Pipeline(settings, sessionmaker, clock or Clock())
+        self.clock = clock or Clock()
+        self.pipeline = Pipeline(settings, sessionmaker, self.clock)
         self.publisher = MqttPublisher()
+        # since when this process has been subscribed without a break (None: not listening);
+        # the no-comms sweep never counts silence from before it against a unit
+        self.listening_since: datetime | None = None
         self.subscribed = asyncio.Event()
         self._pending: deque = deque()
         self._wakeup = asyncio.Event()
@@ -100,6 +105,7 @@ class IngestWorker:
                     self.publisher.client = client
                     await client.subscribe(topic, qos=1)
                     CONNECTED.set(1)
+                    self.listening_since = self.clock.now()
                     self.subscribed.set()
                     log.info("ingest subscribed to %s (MQTT %s, persistent session)", topic, self._version)
                     backoff = BACKOFF_START
@@ -117,6 +123,7 @@ class IngestWorker:
                 log.warning("ingest lost the broker (%s); reconnecting in %.1f s", exc, backoff)
             finally:
                 self.publisher.client = None
+                self.listening_since = None
                 CONNECTED.set(0)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)

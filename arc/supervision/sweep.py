@@ -20,16 +20,21 @@ from devices.registry.models import Unit
 log = logging.getLogger(__name__)
 
 
-async def sweep_no_comms(session: AsyncSession, now: datetime, settings: Settings) -> list[int]:
+async def sweep_no_comms(
+    session: AsyncSession, now: datetime, settings: Settings, listening_since: datetime | None = None
+) -> list[int]:
     """Mark silent units no-comms and raise their alarms. Returns the alarm ids raised.
 
     Only units that have been heard at least once and serve a live connection are supervised
-    (a unit on the shelf is not missing).
+    (a unit on the shelf is not missing). Silence is counted from ``listening_since`` at the
+    earliest: after the ARC's own outage or restart every unit gets a full interval and grace
+    to be heard again, instead of the whole fleet going no-comms at once.
     """
     minutes = func.coalesce(Unit.heartbeat_interval_minutes, settings.heartbeat_interval_minutes)
-    deadline = Unit.last_heard_at + func.make_interval(
-        0, 0, 0, 0, 0, minutes + settings.heartbeat_grace_minutes
+    since = (
+        Unit.last_heard_at if listening_since is None else func.greatest(Unit.last_heard_at, listening_since)
     )
+    deadline = since + func.make_interval(0, 0, 0, 0, 0, minutes + settings.heartbeat_grace_minutes)
     live = exists().where(Connection.unit_id == Unit.id, Connection.status != "withdrawn")
     silent = await session.scalars(
         select(Unit)
@@ -51,8 +56,14 @@ async def sweep_no_comms(session: AsyncSession, now: datetime, settings: Setting
 
 
 async def sweep_job(app: FastAPI) -> None:
+    ingest = getattr(app.state, "ingest", None)
+    listening_since = ingest.listening_since if ingest is not None else None
+    if ingest is not None and listening_since is None:
+        # the ARC is deaf, not the fleet: /readyz and the ingest's logs say so
+        log.warning("no-comms sweep skipped: the ingest is not connected to the broker")
+        return
     async with session_scope(app.state.sessionmaker) as session:
-        await sweep_no_comms(session, app.state.clock.now(), app.state.settings)
+        await sweep_no_comms(session, app.state.clock.now(), app.state.settings, listening_since)
 
 
 register_job("no_comms_sweep", lambda settings: settings.no_comms_sweep_seconds, sweep_job)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from arc.alarms.models import Alarm
@@ -113,3 +115,32 @@ async def test_repeated_fault_attaches_to_the_open_technical_alarm(unit, session
     await unit.send(hub.cid, {"ref": "F2", "cid": hub.cid, "dty": "1", "stc": "85"})
     [alarm] = (await session.scalars(select(Alarm))).all()
     assert alarm.activation_count == 2
+
+
+async def test_silence_from_before_the_arc_was_listening_is_not_held_against_units(app, session, clock):
+    """After the ARC's own outage or restart the fleet gets a full interval + grace to check in:
+    otherwise every unit would go no-comms at once."""
+    listening_since = app.state.ingest.listening_since
+    assert listening_since is not None
+    hub = await _hub(session, heartbeat_interval_minutes=60, comms_state="ok")
+    hub.last_heard_at = listening_since - timedelta(hours=3)  # silent long before we listened
+    await session.commit()
+
+    clock.advance(minutes=1)
+    await sweep_job(app)
+    assert await count(session, Alarm) == 0
+
+    clock.advance(minutes=70)  # interval 60 + grace 10 since the ARC started listening
+    await sweep_job(app)
+    assert (await session.scalar(select(Alarm))).kind == "no_comms"
+
+
+async def test_no_sweep_while_the_ingest_is_disconnected(app, session, clock):
+    hub = await _hub(session, heartbeat_interval_minutes=60, comms_state="ok")
+    hub.last_heard_at = clock.now()
+    await session.commit()
+    clock.advance(hours=5)
+    app.state.ingest.listening_since = None  # what the worker records while the broker is gone
+    await sweep_job(app)
+    assert await count(session, Alarm) == 0
+    assert (await session.get(Unit, hub.id, populate_existing=True)).comms_state == "ok"
