@@ -187,6 +187,7 @@ class Pipeline:
         first: dict[tuple[str, str, str, str], int] = {}
         duplicates: list[tuple[int, Mrq]] = []
         columns: dict[str, list] = {name: [] for name in _INSERT_COLUMNS}
+        rows: list[tuple] = []
         for index, mrq in valid:
             key = (mrq.cid, mrq.ref, mrq.mty, triage.content_key(mrq))
             quick = triage.quick_outcome(mrq)
@@ -195,8 +196,7 @@ class Pipeline:
                 duplicates.append((index, mrq))
                 continue
             first[key] = index
-            for name, value in zip(
-                _INSERT_COLUMNS,
+            rows.append(
                 (
                     mrq.cid,
                     mrq.ref,
@@ -207,9 +207,12 @@ class Pipeline:
                     _message_json(mrq),
                     quick.action if quick else None,
                     int(quick.snu) if quick else None,
-                ),
-                strict=True,
-            ):
+                )
+            )
+        # insert in key order, so two batches holding the same retransmissions take the unique-index
+        # locks in the same order and cannot deadlock (triage below still runs in arrival order)
+        for row in sorted(rows, key=lambda r: r[:4]):
+            for name, value in zip(_INSERT_COLUMNS, row, strict=True):
                 columns[name].append(value)
         result = await session.execute(_INSERT_SQL, {**columns, "now": now})
         inserted = {(r.cid, r.ref, r.mty, r.content_key): r.id for r in result}
