@@ -75,6 +75,38 @@ def integrity_detail(exc: IntegrityError) -> tuple[str, str]:
     return "conflict", "the change conflicts with existing data"
 
 
+# PostgreSQL "data exception" codes (class 22) mean the request carried a value the column cannot
+# hold: the client's mistake, answered 422. Anything else from the database is our problem (503).
+_DATA_EXCEPTIONS = {
+    "22001": "a text value is longer than its field allows",
+    "22021": "text must not contain NUL (\\u0000) characters or invalid UTF-8",
+    "22P05": "text must not contain NUL (\\u0000) characters",  # in a JSON(B) value
+    "22003": "a number is out of range for its field",
+    "22008": "a date or time is out of range",
+    "22000": "a value is out of range or not valid text for its field",  # refused by the driver
+}
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    for candidate in (orig, getattr(orig, "__cause__", None), getattr(orig, "driver_exception", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def refused_value(exc: DBAPIError) -> str | None:
+    """Why the database refused a value the client sent, or None when the fault is not the client's."""
+    code = _sqlstate(exc)
+    if code and code.startswith("22"):
+        return _DATA_EXCEPTIONS.get(code, "a value is not valid for its field")
+    orig = exc.orig
+    if "DataError" in type(orig).__name__ or "invalid input" in str(orig).lower():
+        return "a value is out of range for its field"
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -98,10 +130,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(_: Request, exc: DBAPIError) -> JSONResponse:
-        if "DataError" in type(exc.orig).__name__ or "invalid input" in str(exc.orig).lower():
-            return JSONResponse(_body("invalid", "a value is out of range for its field"), status_code=422)
+        refused = refused_value(exc)
+        if refused:
+            return JSONResponse(_body("invalid", refused), status_code=422)
         log.exception("database error")
         return JSONResponse(_body("unavailable", "database error, try again"), status_code=503)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback and re-raises after this answer; the body keeps the one shape.
+        return JSONResponse(_body("internal", "unexpected server error; it has been logged"), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -36,8 +36,31 @@ def _phone(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+def storable(value: str) -> str:
+    """PostgreSQL cannot store NUL or lone surrogates: refuse them here, naming the field."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode text (lone surrogate)") from None
+    return value
+
+
+def bounded_text(max_length: int, *, min_length: int = 1):
+    """Trimmed text no longer than its column (``max_length`` must match the model's String(n))."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(storable),
+    ]
+
+
+Text = bounded_text(200)
+Name = bounded_text(100)  # String(100) columns: names, town, unit model, relationship
+Short = bounded_text(50)  # String(50) columns: firmware, language
+LongText = bounded_text(10_000, min_length=0)
+UnitNotes = bounded_text(2000, min_length=0)  # units.notes is String(2000)
 Postcode = Annotated[str, StringConstraints(max_length=10), AfterValidator(_postcode)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
 Cid = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,32}$")]
@@ -63,13 +86,11 @@ class Page(BaseModel, Generic[T]):
 
 
 class CustomerFields(Input):
-    case_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = (
-        None
-    )
-    preferred_name: Text | None = None
+    case_ref: bounded_text(64) | None = None
+    preferred_name: Name | None = None
     date_of_birth: date | None = None
     address_line2: Text | None = None
-    town: Text | None = None
+    town: Name | None = None
     phone_primary: Phone | None = None
     phone_secondary: Phone | None = None
     key_safe_info: LongText | None = None
@@ -77,7 +98,7 @@ class CustomerFields(Input):
     medical_notes: LongText | None = None
     gp_name: Text | None = None
     gp_phone: Phone | None = None
-    language: Text | None = None
+    language: Short | None = None
 
     @model_validator(mode="after")
     def _birth_in_past(self):
@@ -87,15 +108,15 @@ class CustomerFields(Input):
 
 
 class CustomerCreate(CustomerFields):
-    given_name: Text
-    family_name: Text
+    given_name: Name
+    family_name: Name
     address_line1: Text
     postcode: Postcode
 
 
 class CustomerUpdate(CustomerFields):
-    given_name: Text | None = None
-    family_name: Text | None = None
+    given_name: Name | None = None
+    family_name: Name | None = None
     address_line1: Text | None = None
     postcode: Postcode | None = None
 
@@ -128,19 +149,19 @@ class CustomerOut(Output):
 
 class UnitCreate(Input):
     cid: Cid
-    model: Text | None = None
-    firmware: Text | None = None
+    model: Name | None = None
+    firmware: Short | None = None
     is_mobile: bool = False
     heartbeat_interval_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
-    notes: LongText | None = None
+    notes: UnitNotes | None = None
 
 
 class UnitUpdate(Input):
-    model: Text | None = None
-    firmware: Text | None = None
+    model: Name | None = None
+    firmware: Short | None = None
     is_mobile: bool | None = None
     heartbeat_interval_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
-    notes: LongText | None = None
+    notes: UnitNotes | None = None
 
 
 class UnitOut(Output):
@@ -162,7 +183,7 @@ class UnitOut(Output):
 
 
 class PeripheralCreate(Input):
-    did: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    did: bounded_text(64)
     dty: Dty
     location_text: Text | None = None
 
@@ -227,7 +248,7 @@ class AvailabilityWindow(Input):
 
 
 class ResponderFields(Input):
-    relationship_to_customer: Text | None = None
+    relationship_to_customer: Name | None = None
     phone_secondary: Phone | None = None
     holds_key: bool = False
     availability: list[AvailabilityWindow] = Field(default_factory=list, description="empty = any time")
@@ -246,7 +267,7 @@ class ResponderUpdate(Input):
     position: Annotated[int, Field(ge=1, le=50)] | None = None
     name: Text | None = None
     phone_primary: Phone | None = None
-    relationship_to_customer: Text | None = None
+    relationship_to_customer: Name | None = None
     phone_secondary: Phone | None = None
     holds_key: bool | None = None
     availability: list[AvailabilityWindow] | None = None

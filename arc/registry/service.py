@@ -205,8 +205,9 @@ async def update_connection(
         raise Conflict(f"cannot move a connection from {conn.status} to {target}", code="bad_transition")
     if "unit_id" in data.model_fields_set:
         await _ensure_unit_free(session, data.unit_id, exclude_id=conn.id)
-    if data.tariff_code is None and "tariff_code" in data.model_fields_set:
-        raise Unprocessable("tariff_code cannot be empty", field="tariff_code")
+    for field in ("tariff_code", "activated_on", "withdrawn_on"):  # an explicit null is not "today"
+        if field in data.model_fields_set and getattr(data, field) is None:
+            raise Unprocessable(f"{field} cannot be empty", field=field)
     changes = data.model_dump(exclude_unset=True, exclude={"status"})
     if target == "active" and conn.status == "trial":
         changes.setdefault("activated_on", today)
