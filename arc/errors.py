@@ -72,6 +72,9 @@ def integrity_detail(exc: IntegrityError) -> tuple[str, str]:
     if "check constraint" in orig.lower():
         constraint = re.search(r'constraint "([^"]+)"', orig)
         return "constraint", f"value breaks rule {constraint.group(1) if constraint else ''}".strip()
+    if "not-null constraint" in orig.lower():
+        column = re.search(r'column "([^"]+)"', orig)
+        return "invalid", f"{column.group(1) if column else 'a required field'} cannot be empty"
     return "conflict", "the change conflicts with existing data"
 
 
@@ -126,7 +129,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         code, detail = integrity_detail(exc)
-        return JSONResponse(_body(code, detail), status_code=409)
+        # an explicit null for a required field is bad input (422); a clash with stored data is 409
+        return JSONResponse(_body(code, detail), status_code=422 if code == "invalid" else 409)
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(_: Request, exc: DBAPIError) -> JSONResponse:

@@ -15,6 +15,7 @@ from arc.kpi.queries import kpis
 router = APIRouter(tags=["kpi"])
 
 MAX_DAYS = 366
+EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)  # beyond these the period's instants overflow
 
 
 @router.get(
@@ -35,6 +36,9 @@ async def get_kpis(
     today = request.app.state.clock.now().astimezone(zone).date()
     first = from_ or today
     last = to or first
+    for name, day in (("from", first), ("to", last)):
+        if not EARLIEST <= day <= LATEST:
+            raise Unprocessable(f"{name} must be between {EARLIEST} and {LATEST}", field=name)
     if last < first:
         raise Unprocessable("to must not be before from", field="to")
     if (last - first).days >= MAX_DAYS:

@@ -44,7 +44,8 @@ def _resume_point(last_event_id: str | None, after: int | None) -> int | None:
     """The browser's ``Last-Event-ID`` (sent on its own reconnects) wins over ``?after=``."""
     if last_event_id is not None and last_event_id.strip():
         value = last_event_id.strip()
-        if not value.isdigit():
+        # isascii: "²" is a digit to str.isdigit() but not to int(); an id fits a bigint
+        if not (value.isascii() and value.isdigit()) or int(value) >= 2**63:
             raise Unprocessable("Last-Event-ID must be an event id (digits)")
         return int(value)
     return after

@@ -14,7 +14,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from arc.db import Session
 from arc.errors import Conflict, Forbidden, Unprocessable
 from arc.registry.crud import get_or_404
 from arc.registry.models import Customer
+from arc.registry.schemas import storable
 from arc.registry.service import read_key_safe, set_key_safe
 from arc.security.crypto import DecryptError
 
@@ -44,7 +45,10 @@ class KeySafeOut(BaseModel):
 
 class KeySafeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key_safe_info: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None
+    key_safe_info: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(storable)]
+        | None
+    )
 
 
 async def open_alarm_held_by(session: AsyncSession, user_id: int, customer_id: int) -> int | None:

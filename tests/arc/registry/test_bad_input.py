@@ -133,3 +133,26 @@ async def test_withdrawing_with_an_explicitly_empty_date_is_422_and_connection_u
     assert response.json()["error"] == "invalid" and response.json()["field"] == field
     after = await client.get(f"/api/connections/{connection_id}")
     assert after.json()["status"] == "trial" and after.json()["withdrawn_on"] is None
+
+
+async def test_unit_patch_with_null_for_a_required_flag_is_422_naming_it(client, session):
+    unit = await create_unit(session, is_mobile=True)
+    await session.commit()
+    response = await client.patch(f"/api/units/{unit.id}", json={"is_mobile": None, "model": "NewHub"})
+    assert response.status_code == 422, response.text  # was 409 "the change conflicts with existing data"
+    assert response.json() == {"error": "invalid", "detail": "is_mobile cannot be empty"}
+    await session.refresh(unit)
+    assert (unit.is_mobile, unit.model) == (True, "TestHub")
+
+
+async def test_key_safe_code_with_nul_is_422_and_the_stored_code_kept(client, session):
+    customer = await create_customer(session)
+    await session.commit()
+    assert (
+        await client.put(f"/api/customers/{customer.id}/key-safe", json={"key_safe_info": "1234"})
+    ).is_success
+    response = await client.put(f"/api/customers/{customer.id}/key-safe", json={"key_safe_info": "12\x0034"})
+    assert response.status_code == 422, response.text  # was 204: NUL hidden inside the ciphertext
+    assert _fields(response) == ["key_safe_info"]
+    shown = await client.get(f"/api/customers/{customer.id}/key-safe", params={"reason": "audit check"})
+    assert shown.json()["key_safe_info"] == "1234"
