@@ -85,6 +85,11 @@ def _sign(settings: Settings, data: dict) -> str:
     return f"{body}.{b64url_encode(mac)}"
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that refuses, rather than crashes on, non-ASCII input."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def _unsign(settings: Settings, value: str | None) -> dict | None:
     if not value or "." not in value:
         return None
@@ -92,7 +97,7 @@ def _unsign(settings: Settings, value: str | None) -> dict | None:
     expected = b64url_encode(
         hmac.new(settings.secret_key.get_secret_value().encode(), body.encode(), hashlib.sha256).digest()
     )
-    if not hmac.compare_digest(mac, expected):
+    if not _same(mac, expected):
         return None
     data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     return data if data.get("exp", 0) > time.time() else None
@@ -174,7 +179,7 @@ def check_id_token(id_token: str, meta: dict, settings: Settings, nonce: str) ->
         ("audience", settings.oidc_client_id not in audiences),
         ("azp", len(audiences) > 1 and claims.get("azp") != settings.oidc_client_id),
         ("expiry", not isinstance(claims.get("exp"), int | float) or claims["exp"] + LEEWAY < now),
-        ("nonce", not hmac.compare_digest(str(claims.get("nonce", "")), nonce)),
+        ("nonce", not _same(str(claims.get("nonce", "")), nonce)),
         ("subject", not claims.get("sub")),
     ]
     bad = [name for name, failed in problems if failed]
@@ -226,7 +231,7 @@ async def oidc_callback(
     if error:
         raise Unauthorized(f"the identity provider reported: {error}", code="sso_refused")
     flow = _unsign(settings, request.cookies.get(FLOW_COOKIE))
-    if flow is None or not state or not hmac.compare_digest(state, flow["state"]):
+    if flow is None or not state or not _same(state, flow["state"]):
         raise Unauthorized("sign-in state missing, expired or wrong; start again", code="sso_state")
     if not code:
         raise Unauthorized("no sign-in code", code="sso_refused")
