@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import aiomqtt
 from fastapi import APIRouter, Depends, Request, Response
@@ -16,6 +15,7 @@ from sqlalchemy import text
 
 from arc.auth.deps import public
 from arc.migrate import current_revisions, head_revisions
+from devices.broker import broker_address
 
 HTTP_REQUESTS = Counter("lifeline_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram("lifeline_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -42,15 +42,10 @@ async def healthz() -> dict:
 
 async def broker_reachable(mqtt_url: str) -> bool:
     """A real MQTT CONNECT/DISCONNECT with a throw-away client id."""
-    parts = urlsplit(mqtt_url)
     try:
         async with asyncio.timeout(3):
             async with aiomqtt.Client(
-                parts.hostname or "127.0.0.1",
-                port=parts.port or 1883,
-                username=parts.username,
-                password=parts.password,
-                identifier=f"lifeline-readyz-{uuid.uuid4().hex[:12]}",
+                **broker_address(mqtt_url), identifier=f"lifeline-readyz-{uuid.uuid4().hex[:12]}"
             ):
                 return True
     except (aiomqtt.MqttError, OSError, TimeoutError):

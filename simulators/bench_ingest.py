@@ -38,20 +38,22 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from devices.broker import broker_address
+
 CID_BASE = 5_500_000
 
 
 def _paho(mqtt_url: str, identifier: str) -> paho.Client:
     """MQTT 5 with a large Receive Maximum, so the broker never queues (or drops) for this client."""
-    parts = urlsplit(mqtt_url)
+    address = broker_address(mqtt_url)
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=identifier, protocol=paho.MQTTv5)
-    if parts.username:
-        client.username_pw_set(parts.username, parts.password)
+    if address["username"]:
+        client.username_pw_set(address["username"], address["password"])
     client.max_inflight_messages_set(0)
     client.max_queued_messages_set(0)
     connect = Properties(PacketTypes.CONNECT)
     connect.ReceiveMaximum = 65535
-    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=60, properties=connect)
+    client.connect(address["hostname"], address["port"], keepalive=60, properties=connect)
     return client
 
 

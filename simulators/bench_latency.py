@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiomqtt
 import httpx
 
+from devices.broker import broker_address
 from simulators.sse import sse_events
 
 CID_BASE = 8_800_000
@@ -73,12 +74,8 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def _mqtt_client(url: str, name: str) -> aiomqtt.Client:
-    parts = urlsplit(url)
     return aiomqtt.Client(
-        parts.hostname or "127.0.0.1",
-        port=parts.port or 1883,
-        username=parts.username,
-        password=parts.password,
+        **broker_address(url),
         identifier=f"bench-{name}-{uuid.uuid4().hex[:8]}",
         max_queued_outgoing_messages=100_000,
     )

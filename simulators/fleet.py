@@ -7,23 +7,13 @@ import asyncio
 import logging
 import random
 import uuid
-from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
+from devices.broker import broker_address
 from simulators.unit import VirtualUnit
 
 log = logging.getLogger(__name__)
-
-
-def _address(mqtt_url: str) -> dict:
-    parts = urlsplit(mqtt_url)
-    return {
-        "hostname": parts.hostname or "127.0.0.1",
-        "port": parts.port or 1883,
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-    }
 
 
 class Fleet:
@@ -77,7 +67,7 @@ class Fleet:
         while True:
             tasks: list[asyncio.Task] = []
             try:
-                async with aiomqtt.Client(**_address(self.mqtt_url), identifier=identifier) as client:
+                async with aiomqtt.Client(**broker_address(self.mqtt_url), identifier=identifier) as client:
                     await client.subscribe(f"{self.root}/+/mrs", qos=1)
                     self._client = client
                     self.connected.set()

@@ -12,29 +12,19 @@ which batching needs; the embedded amqtt broker speaks 3.1.1 only.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from arc.settings import Settings
-
-
-def broker_address(mqtt_url: str) -> dict[str, Any]:
-    parts = urlsplit(mqtt_url)
-    return {
-        "hostname": parts.hostname or "127.0.0.1",
-        "port": parts.port or 1883,
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-    }
+from devices.broker import broker_address
 
 
 def client_options(settings: Settings, version: str) -> dict[str, Any]:
     """aiomqtt.Client keyword arguments for the ingest's persistent session."""
     options: dict[str, Any] = {
-        **broker_address(settings.mqtt_url or "mqtt://127.0.0.1:1883"),
+        **broker_address(settings.mqtt_url),
         "identifier": settings.mqtt_client_id,
         "keepalive": 30,
         # a broker that ignores an MQTT 5 CONNECT (amqtt) is given up on quickly in auto mode

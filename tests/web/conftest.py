@@ -11,13 +11,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiomqtt
 import pytest
 
 from arc.live.stream import live_stream
 from arc.settings import Settings
+from devices.broker import broker_address
 
 CHROMIUM = os.environ.get("LIFELINE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -106,12 +106,8 @@ class SimulatedUnit:
 
 @pytest.fixture
 async def unit(live_server, settings: Settings) -> AsyncIterator[SimulatedUnit]:
-    parts = urlsplit(settings.mqtt_url)
     client = aiomqtt.Client(
-        parts.hostname or "127.0.0.1",
-        port=parts.port or 1883,
-        username=parts.username,
-        password=parts.password,
+        **broker_address(settings.mqtt_url),
         identifier=f"sim-unit-{uuid.uuid4().hex[:8]}",
     )
     async with client:
