@@ -22,7 +22,7 @@ from arc.dispatch import states
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import Delivery, Notifier, queue_delivery
 from arc.dispatch.plan import Step, next_step, pick_ers_user
-from arc.errors import NotFound, Unprocessable
+from arc.errors import Conflict, NotFound, Unprocessable
 from arc.registry.models import Customer, Responder
 
 log = logging.getLogger(__name__)
@@ -157,9 +157,33 @@ async def dispatch(
         ers_user_id=ers_user_id if body.kind == "ers" else None,
         service=body.service if body.kind == "emergency" else None,
     )
+    await _refuse_second_call_out(session, alarm, step)
     return await request_task(
         session, alarm, step, ctx, now, user=user, reference=body.reference, note=body.note
     )
+
+
+async def _refuse_second_call_out(session: AsyncSession, alarm: Alarm, step: Step) -> None:
+    """A double click must not send the same person (or service) twice: 409 while the first
+    request is still open. Safe against races: the caller holds the alarm's row lock."""
+    same = select(ResponseTask.id).where(
+        ResponseTask.alarm_id == alarm.id,
+        ResponseTask.kind == step.kind,
+        ResponseTask.status.in_(states.OPEN),
+    )
+    if step.kind == "responder":
+        same = same.where(ResponseTask.responder_id == step.responder_id)
+    elif step.kind == "ers":
+        same = same.where(ResponseTask.ers_user_id == step.ers_user_id)
+    else:
+        same = same.where(ResponseTask.service == step.service)
+    task_id = await session.scalar(same.limit(1))
+    if task_id is not None:
+        raise Conflict(
+            f"already dispatched: task {task_id} is still open for this {step.kind}",
+            code="already_dispatched",
+            task_id=task_id,
+        )
 
 
 async def _locked_task(
