@@ -32,4 +32,8 @@ def password_problem(password: str) -> str | None:
         return f"password must be at least {MIN_LENGTH} characters"
     if password.strip() != password:
         return "password must not start or end with spaces"
+    if any(not ch.isprintable() for ch in password):
+        return "password must not contain control characters"
+    if len(set(password)) < 4:
+        return "password must use at least 4 different characters"
     return None

@@ -10,7 +10,14 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from devices.protocol.codes import normalise_code
 
@@ -60,6 +67,8 @@ Text = bounded_text(200)
 Name = bounded_text(100)  # String(100) columns: names, town, unit model, relationship
 Short = bounded_text(50)  # String(50) columns: firmware, language
 LongText = bounded_text(10_000, min_length=0)
+KeySafeText = bounded_text(2_000, min_length=0)  # the same limit as PUT /customers/{id}/key-safe
+EARLIEST_BIRTH = date(1900, 1, 1)
 UnitNotes = bounded_text(2000, min_length=0)  # units.notes is String(2000)
 Postcode = Annotated[str, StringConstraints(max_length=10), AfterValidator(_postcode)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
@@ -93,18 +102,21 @@ class CustomerFields(Input):
     town: Name | None = None
     phone_primary: Phone | None = None
     phone_secondary: Phone | None = None
-    key_safe_info: LongText | None = None
+    key_safe_info: KeySafeText | None = None
     risk_notes: LongText | None = None
     medical_notes: LongText | None = None
     gp_name: Text | None = None
     gp_phone: Phone | None = None
     language: Short | None = None
 
-    @model_validator(mode="after")
-    def _birth_in_past(self):
-        if self.date_of_birth and self.date_of_birth > date.today():
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_birth(cls, value: date | None) -> date | None:
+        if value is not None and value > date.today():
             raise ValueError("date_of_birth is in the future")
-        return self
+        if value is not None and value < EARLIEST_BIRTH:
+            raise ValueError(f"date_of_birth is before {EARLIEST_BIRTH.isoformat()}")
+        return value
 
 
 class CustomerCreate(CustomerFields):

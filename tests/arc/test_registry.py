@@ -68,6 +68,8 @@ async def test_duplicate_case_reference_is_409_naming_the_field(client, session)
         ({"nickname": "Edie"}, "nickname"),  # unknown field
         ({"postcode": "not a postcode"}, "postcode"),
         ({"date_of_birth": "yesterday"}, "date_of_birth"),
+        ({"date_of_birth": "0001-01-01"}, "date_of_birth"),
+        ({"key_safe_info": "x" * 2001}, "key_safe_info"),
         ({"phone_primary": "call me"}, "phone_primary"),
         ({"given_name": 42}, "given_name"),
     ],
