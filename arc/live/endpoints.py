@@ -23,7 +23,9 @@ from sqlalchemy.orm import selectinload
 
 from arc.auth.deps import CurrentSession, require_roles
 from arc.auth.models import AuthSession, User
+from arc.db import Session
 from arc.errors import AppError, Unprocessable
+from arc.ingest.models import InboxMessage
 from arc.live.models import LiveEvent
 from arc.live.stream import LiveEventOut, LiveHub, Subscription
 
@@ -156,3 +158,22 @@ async def _still_allowed(state, auth_session_id: int) -> bool:
 def _may_watch(user: User) -> bool:
     has_role = getattr(user, "has_role", None)  # users may hold extra roles besides their main one
     return has_role(*STREAM_ROLES) if has_role is not None else user.role in STREAM_ROLES
+
+
+@router.get("/status", summary="Is this ARC receiving from units? (shown as a banner on the dashboard)")
+async def intake_status(
+    request: Request, session: Session, _: Annotated[User, Depends(require_roles(*STREAM_ROLES))]
+) -> dict:
+    """The ingest's link to the broker as this process sees it, and when a unit was last heard.
+
+    Operators must know at once when alarms cannot reach them, so they can switch to the
+    fallback procedure; ``/readyz`` tells the load balancer, this tells the people."""
+    ingest = getattr(request.app.state, "ingest", None)
+    since = ingest.listening_since if ingest is not None else None
+    last = await session.scalar(select(InboxMessage.received_at).order_by(InboxMessage.id.desc()).limit(1))
+    return {
+        "receiving": since is not None,
+        "ingest": "not_running" if ingest is None else ("connected" if since else "disconnected"),
+        "listening_since": since.isoformat() if since else None,
+        "last_message_at": last.isoformat() if last else None,
+    }

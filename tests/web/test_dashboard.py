@@ -120,3 +120,23 @@ async def test_new_high_priority_alarm_flashes_a_banner_even_when_audio_is_refus
     finally:
         await context.close()
     assert context.page_errors == []
+
+
+async def test_dashboard_warns_operators_when_the_service_stops_receiving_from_units(
+    browser, live_server, session
+):
+    _, _, operator = await _arrange(session)
+    context, page = await log_in(browser, live_server.url, operator.username)
+    try:
+        await expect(page).to_have_url(f"{live_server.url}/dashboard", timeout=MS)
+        banner = page.locator("#intake")
+        await expect(page.locator("#connection")).to_have_text("Live", timeout=MS)
+        await expect(banner).to_be_hidden()
+
+        live_server.app.state.ingest.listening_since = None  # what the ingest records when the broker is gone
+        await page.reload()
+        await expect(banner).to_be_visible(timeout=MS)
+        await expect(banner).to_contain_text("NOT RECEIVING ALARMS")
+    finally:
+        await context.close()
+    assert context.page_errors == []

@@ -10,6 +10,7 @@ import { londonToday, startAgeTicker, syncServerClock } from "./time.js";
 
 const RESYNC_MS = 60_000; // belt and braces: reload the whole queue now and then
 const KPI_MS = 60_000;
+const INTAKE_MS = 15_000;
 const FRESH_MS = 8_000;
 
 const state = {
@@ -208,6 +209,23 @@ function showConnection(s) {
   document.body.classList.toggle("disconnected", s !== "connected");
 }
 
+// Operators must know at once when alarms cannot reach them (the ARC's own link to the broker).
+async function checkIntake() {
+  const banner = $("#intake");
+  try {
+    const s = await api("/api/live/status");
+    const down = !s.receiving;
+    if (down && banner.hidden) beep();
+    banner.hidden = !down;
+    banner.textContent = down
+      ? "NOT RECEIVING ALARMS FROM UNITS: the service has lost its link to the MQTT broker. "
+        + "Follow the fallback procedure and tell the supervisor."
+      : "";
+  } catch {
+    // the page's own connection indicator covers a server we cannot reach
+  }
+}
+
 function setUpSound() {
   const button = $("#sound");
   onSoundState((s) => {
@@ -256,6 +274,8 @@ async function main() {
   setInterval(() => { if (live.state === "connected") resync(); }, RESYNC_MS);
   loadKpis();
   setInterval(loadKpis, KPI_MS);
+  checkIntake();
+  setInterval(checkIntake, INTAKE_MS);
   const wanted = /^#alarm-(\d+)$/.exec(location.hash);
   if (wanted) select(Number(wanted[1]));
   window.lifelineDashboard = { state, live }; // for the browser tests and the curious
