@@ -206,7 +206,28 @@ async def open_or_attach(
         await publish(session, existing, "updated")
         return existing, "alarm_attached"
     location = await _location(session, source, mrq, now)
-    alarm = Alarm(
+    alarm = _queued(
+        source,
+        rank,
+        kind,
+        now,
+        ref=mrq.ref,
+        dty=mrq.dty,
+        stc=mrq.stc,
+        did=mrq.did,
+        dco=_bounded(mrq.dco, 64),
+        title=_title(mrq, location, source.unknown),
+        location_text=location,
+    )
+    _apply_geo(alarm, mrq.lge, now)
+    _apply_caller(alarm, mrq)
+    await _open(session, alarm, now, "received", data=_details(mrq))
+    return alarm, "alarm_opened"
+
+
+def _queued(source, rank, kind: str, now: datetime, *, did: str | None, title: str, **fields) -> Alarm:
+    """A new alarm waiting for an operator, for ``source`` at ``rank``."""
+    return Alarm(
         cid=source.cid,
         unit_id=source.unit_id,
         customer_id=source.customer_id,
@@ -215,25 +236,21 @@ async def open_or_attach(
         kind=kind,
         priority=rank.rank,
         status="queued",
-        ref=mrq.ref,
-        dty=mrq.dty,
-        stc=mrq.stc,
-        did=_bounded(mrq.did, 64),
-        dco=_bounded(mrq.dco, 64),
-        title=_title(mrq, location, source.unknown)[:200],
-        location_text=location,
+        did=_bounded(did, 64),
+        title=title[:200],
         raised_at=now,
         last_activation_at=now,
         activation_count=1,
         caller_ids=[],
+        **fields,
     )
-    _apply_geo(alarm, mrq.lge, now)
-    _apply_caller(alarm, mrq)
+
+
+async def _open(session: AsyncSession, alarm: Alarm, now: datetime, event: str, **event_kw) -> None:
     session.add(alarm)
     await session.flush()
-    await add_event(session, alarm, "received", now, data=_details(mrq))
+    await add_event(session, alarm, event, now, **event_kw)
     await publish(session, alarm, "opened")
-    return alarm, "alarm_opened"
 
 
 async def close_automatically(session: AsyncSession, alarm: Alarm, now: datetime, outcome: str) -> None:
@@ -296,29 +313,18 @@ async def raise_technical(
             title = f"{title} — {device_type_name(mrq.dty)}"
     if source.unknown:
         title = f"Unknown unit {source.cid}: {title}"
-    alarm = Alarm(
-        cid=source.cid,
-        unit_id=source.unit_id,
-        customer_id=source.customer_id,
-        unknown_unit=source.unknown,
-        category=rank.category,
-        kind=kind,
-        priority=rank.rank,
-        status="queued",
+    alarm = _queued(
+        source,
+        rank,
+        kind,
+        now,
         ref=mrq.ref if mrq else None,
         dty=mrq.dty if mrq else None,
         stc=stc,
-        did=_bounded(mrq.did, 64) if mrq else None,
-        title=title[:200],
-        raised_at=now,
-        last_activation_at=now,
-        activation_count=1,
-        caller_ids=[],
+        did=mrq.did if mrq else None,
+        title=title,
     )
-    session.add(alarm)
-    await session.flush()
-    await add_event(session, alarm, "received" if mrq else "raised", now, actor=actor, data=details)
-    await publish(session, alarm, "opened")
+    await _open(session, alarm, now, "received" if mrq else "raised", actor=actor, data=details)
     return alarm, "technical_opened"
 
 
