@@ -61,20 +61,19 @@ def _context(request: Request) -> service.DispatchContext:
     )
 
 
+async def _update_status(request: Request, session, user, task_id: int, body, **kw):
+    """A responder's reply, recorded by an operator or by the ERS responder themselves."""
+    ctx = _context(request)
+    return await service.update_status(
+        session, task_id, body.status, user, ctx, ctx.clock.now(), note=body.note, **kw
+    )
+
+
 @router.post("/tasks/{task_id}/status", summary="Record a responder's reply")
 async def task_status(
     request: Request, session: Session, user: Operator, task_id: int, body: TaskStatusIn
 ) -> dict:
-    task = await service.update_status(
-        session,
-        task_id,
-        body.status,
-        user,
-        _context(request),
-        request.app.state.clock.now(),
-        note=body.note,
-        reference=body.reference,
-    )
+    task = await _update_status(request, session, user, task_id, body, reference=body.reference)
     return await one_task_view(session, task)
 
 
@@ -122,14 +121,5 @@ async def ers_jobs(request: Request, session: Session, user: ErsUser) -> dict:
 async def ers_job_status(
     request: Request, session: Session, user: ErsUser, task_id: int, body: ErsStatusIn
 ) -> dict:
-    task = await service.update_status(
-        session,
-        task_id,
-        body.status,
-        user,
-        _context(request),
-        request.app.state.clock.now(),
-        note=body.note,
-        own_jobs_only=True,
-    )
+    task = await _update_status(request, session, user, task_id, body, own_jobs_only=True)
     return await _job(request, session, user, task, await one_task_view(session, task))
