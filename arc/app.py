@@ -13,21 +13,21 @@ from arc.audit.endpoints import router as audit_router
 from arc.auth.admin import router as users_router
 from arc.auth.endpoints import router as auth_router
 from arc.auth.oidc import router as oidc_router
-from arc.clock import Clock
-from arc.db import make_engine, make_sessionmaker
 from arc.dispatch.endpoints import router as dispatch_router
-from arc.errors import install_error_handlers
+from arc.kit.clock import Clock
+from arc.kit.cors import install_cors
+from arc.kit.crypto import DataCipher
+from arc.kit.db import make_engine, make_sessionmaker
+from arc.kit.errors import install_error_handlers
+from arc.kit.headers import SecurityHeadersMiddleware
+from arc.kit.limits import install_size_limit
+from arc.kit.redaction import install_redaction
+from arc.kit.settings import Settings
 from arc.kpi.endpoints import router as kpi_router
 from arc.live.endpoints import router as live_router
 from arc.observability import MetricsMiddleware
 from arc.observability import router as health_router
 from arc.registry.endpoints import router as registry_router
-from arc.security.cors import install_cors
-from arc.security.crypto import DataCipher
-from arc.security.headers import SecurityHeadersMiddleware
-from arc.security.limits import install_size_limit
-from arc.security.redaction import install_redaction
-from arc.settings import Settings
 from arc.web.pages import install_pages
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ import uvicorn
 
 from arc import migrate
 from arc.app import create_app
+from arc.kit.settings import Settings, get_settings
 from arc.live.server import LiveAwareServer
 from arc.observability import configure_logging
 from arc.runtime import resolved_services
 from arc.security.commands import SECURITY_COMMANDS
-from arc.settings import Settings, get_settings
 
 log = logging.getLogger("lifeline")
 
@@ -131,8 +131,8 @@ async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
 
 
 async def _seed(settings: Settings) -> None:
-    from arc.db import make_engine, make_sessionmaker, session_scope
-    from arc.security.crypto import DataCipher
+    from arc.kit.crypto import DataCipher
+    from arc.kit.db import make_engine, make_sessionmaker, session_scope
     from arc.seed import print_demo_users, seed_demo, seed_demo_users
 
     engine = make_engine(settings.database_url, pool_size=1)
@@ -148,7 +148,7 @@ async def _seed(settings: Settings) -> None:
 
 
 def time_now():
-    from arc.clock import Clock
+    from arc.kit.clock import Clock
 
     return Clock().now()
 

@@ -7,10 +7,10 @@ from arc.audit.models import AuditEntry
 from arc.auth.models import LoginFailure, User
 from arc.dispatch.models import DeliveryAttempt, ResponseTask
 from arc.ingest.models import InboxMessage, RejectedMessage
+from arc.kit.model import Base
 from arc.live.models import LiveEvent
 from arc.registry.models import Connection, Customer, Responder
-from devices.base import Base
-from devices.registry.models import Peripheral, Unit
+from arc.registry.units import Peripheral, Unit
 
 __all__ = [
     "Alarm",

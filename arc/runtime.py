@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arc.embedded import EmbeddedBroker, start_postgres
-from arc.settings import Settings
+from arc.kit.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from arc.settings import Settings
+from arc.kit.settings import Settings
 
 log = logging.getLogger(__name__)
 

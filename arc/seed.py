@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.auth.models import User
 from arc.auth.service import create_user, generate_password
+from arc.kit.crypto import DataCipher
+from arc.kit.settings import Settings
 from arc.registry.models import Connection, Customer, Responder
 from arc.registry.service import set_key_safe
-from arc.security.crypto import DataCipher
-from arc.settings import Settings
-from devices.registry.models import Peripheral, Unit
+from arc.registry.units import Peripheral, Unit
 
 DEMO_CID_BASE = 4401000
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import arc.models  # noqa: F401 - registers every arc/devices table
-from devices.base import Base
+from arc.kit.model import Base
 
 config = context.config
 target_metadata = Base.metadata

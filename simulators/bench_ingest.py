@@ -238,10 +238,10 @@ async def pipeline_capacity(
 ) -> dict[int, float]:
     """(c) The storage pipeline alone, no MQTT: decode, INSERT, triage, COMMIT, encode the reply,
     by batch size: what batching buys (one COMMIT, so one fsync, per batch)."""
-    from arc.clock import Clock
-    from arc.db import make_engine, make_sessionmaker
     from arc.ingest.pipeline import Incoming, Pipeline
-    from arc.settings import Settings
+    from arc.kit.clock import Clock
+    from arc.kit.db import make_engine, make_sessionmaker
+    from arc.kit.settings import Settings
 
     url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     settings = Settings(env="test", database_url=url, mqtt_url="mqtt://unused", mqtt_topic_root="pipe")

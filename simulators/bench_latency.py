@@ -92,9 +92,9 @@ async def scratch_service(args):
     from arc import migrate
     from arc.auth.models import User
     from arc.auth.service import issue_session
-    from arc.clock import Clock
-    from arc.db import make_engine, make_sessionmaker
-    from devices.registry.models import Unit
+    from arc.kit.clock import Clock
+    from arc.kit.db import make_engine, make_sessionmaker
+    from arc.registry.units import Unit
 
     name = f"lifeline_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(args.pg)

@@ -27,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from arc import migrate
 from arc.app import create_app
 from arc.auth.service import issue_session
-from arc.clock import FrozenClock
-from arc.db import make_engine, make_sessionmaker
 from arc.embedded import EmbeddedBroker, start_postgres
-from arc.settings import Settings
-from devices.base import Base
+from arc.kit.clock import FrozenClock
+from arc.kit.db import make_engine, make_sessionmaker
+from arc.kit.model import Base
+from arc.kit.settings import Settings
 from tests.factories import create_user
 
 

@@ -11,7 +11,7 @@ from arc.alarms.models import Alarm
 from arc.auth.models import User
 from arc.auth.passwords import hash_password
 from arc.registry.models import Connection, Customer, Responder
-from devices.registry.models import Peripheral, Unit
+from arc.registry.units import Peripheral, Unit
 
 _seq = itertools.count(1)
 

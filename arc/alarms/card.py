@@ -25,8 +25,8 @@ from arc.dispatch.plan import available_now
 from arc.dispatch.views import alarm_tasks, task_views
 from arc.registry.models import Customer, Responder
 from arc.registry.service import read_key_safe as decrypt_key_safe
+from arc.registry.units import Peripheral, Unit
 from devices.protocol.codes import device_type_name, status_name
-from devices.registry.models import Peripheral, Unit
 
 HISTORY_SIZE = 10
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from arc.alarms import card, outcomes, scripts, service
 from arc.auth.deps import Operator, Supervisor, require_roles
-from arc.db import Session
 from arc.dispatch import service as dispatch_service
 from arc.dispatch.notifier import app_notifier
 from arc.dispatch.views import one_task_view
+from arc.kit.db import Session
 
 router = APIRouter(tags=["alarms"])
 

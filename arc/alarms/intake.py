@@ -20,9 +20,9 @@ from arc.alarms.views import alarm_summary
 from arc.auth.models import User
 from arc.live.events import emit
 from arc.registry.models import Connection, Customer
+from arc.registry.units import Peripheral
 from devices.protocol import GeoFix, Mrq, device_type_name, status_name
 from devices.protocol.codes import Snu, StatusCategory, status_category
-from devices.registry.models import Peripheral
 
 # Alarms a new activation from the same unit attaches to (technical alarms never swallow a person's call).
 ATTACHABLE_KINDS = ("activation", "unknown_unit")

@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from devices.base import Base, IdMixin
+from arc.kit.model import Base, IdMixin
 
 ALARM_STATUSES = ("queued", "accepted", "in_progress", "dispatched", "on_scene", "closed")
 ALARM_CATEGORIES = ("personal", "environmental", "activity", "technical", "test")

@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from arc.errors import Conflict, NotFound, Unprocessable
-from devices.base import Base, IdMixin, TimestampMixin
+from arc.kit.errors import Conflict, NotFound, Unprocessable
+from arc.kit.model import Base, IdMixin, TimestampMixin
 
 TECHNICAL_FAULT = "technical_fault"
 

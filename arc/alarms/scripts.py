@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from arc.errors import Conflict, NotFound, Unprocessable
-from devices.base import Base, IdMixin, TimestampMixin
+from arc.kit.errors import Conflict, NotFound, Unprocessable
+from arc.kit.model import Base, IdMixin, TimestampMixin
 
 MATCH_PATTERN = r"^(default|kind:[a-z_]{1,27}|stc:[0-9]{4}|dty:[0-9]{4}(/stc:[0-9]{4})?)$"
 _MATCH = re.compile(MATCH_PATTERN)

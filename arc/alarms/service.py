@@ -25,7 +25,7 @@ from arc.alarms.views import alarm_summary
 from arc.auth.models import User
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.views import one_task_view
-from arc.errors import Conflict, NotFound
+from arc.kit.errors import Conflict, NotFound
 from arc.live.events import emit
 from arc.registry.models import Customer
 

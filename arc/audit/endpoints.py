@@ -13,7 +13,7 @@ from arc.audit.models import AuditEntry
 from arc.audit.service import record
 from arc.auth.deps import require_roles
 from arc.auth.models import User
-from arc.db import Session
+from arc.kit.db import Session
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 AdminUser = Annotated[User, Depends(require_roles("admin"))]

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from devices.base import Base, IdMixin
+from arc.kit.model import Base, IdMixin
 
 ACTIONS = (
     "view",

@@ -13,8 +13,8 @@ from arc.auth.deps import Admin
 from arc.auth.endpoints import UserOut
 from arc.auth.models import User
 from arc.auth.service import create_user, generate_password, revoke_all_for_user, set_password
-from arc.db import Session
-from arc.errors import Conflict, NotFound, Unprocessable
+from arc.kit.db import Session
+from arc.kit.errors import Conflict, NotFound, Unprocessable
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
 

@@ -18,8 +18,8 @@ from fastapi import Depends, Request
 
 from arc.auth.models import ROLES, AuthSession, User
 from arc.auth.service import find_session
-from arc.db import Session
-from arc.errors import Forbidden, Unauthorized
+from arc.kit.db import Session
+from arc.kit.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "lifeline_session"
 CSRF_HEADER = "X-CSRF-Token"

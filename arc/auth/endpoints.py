@@ -19,8 +19,8 @@ from arc.auth.service import (
     revoke_session,
     set_password,
 )
-from arc.db import Session
-from arc.errors import Unauthorized, Unprocessable
+from arc.kit.db import Session
+from arc.kit.errors import Unauthorized, Unprocessable
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

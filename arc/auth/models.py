@@ -8,9 +8,9 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, U
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from devices.base import Base, IdMixin, TimestampMixin
+from arc.kit.model import Base, IdMixin, TimestampMixin
+from arc.kit.roles import ROLES
 
-ROLES = ("operator", "supervisor", "ers", "tec", "finance", "admin")
 _ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
 
 

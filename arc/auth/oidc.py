@@ -29,9 +29,9 @@ from arc.auth.endpoints import set_session_cookie
 from arc.auth.jwt import TokenError, b64url_encode, verify_jws
 from arc.auth.models import ROLES, User
 from arc.auth.service import issue_session, lifetime_for
-from arc.db import Session
-from arc.errors import AppError, Forbidden, NotFound, Unauthorized
-from arc.settings import Settings
+from arc.kit.db import Session
+from arc.kit.errors import AppError, Forbidden, NotFound, Unauthorized
+from arc.kit.settings import Settings
 
 router = APIRouter(prefix="/auth/oidc", tags=["auth"])
 FLOW_COOKIE = "lifeline_oidc"

@@ -12,8 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from arc.auth.models import ROLES, AuthSession, LoginFailure, User
 from arc.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
-from arc.errors import AppError, Conflict, Unauthorized, Unprocessable
-from arc.settings import Settings
+from arc.kit.errors import AppError, Conflict, Unauthorized, Unprocessable
+from arc.kit.settings import Settings
 
 SESSION_LIFETIME = {"browser": timedelta(hours=12), "api": timedelta(days=30)}
 # verify against this when the user does not exist, so timing does not reveal usernames

@@ -15,7 +15,6 @@ from arc.alarms.models import Alarm
 from arc.alarms.views import alarm_summary
 from arc.auth.deps import Operator, require_roles
 from arc.auth.models import User
-from arc.db import Session
 from arc.dispatch import (
     escalation,  # noqa: F401  (importing it registers the escalation sweep)
     service,
@@ -24,6 +23,7 @@ from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import app_notifier, wait_for_deliveries
 from arc.dispatch.states import OPEN
 from arc.dispatch.views import one_task_view, task_views
+from arc.kit.db import Session
 from arc.registry.models import Customer
 
 

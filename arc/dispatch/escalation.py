@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import service as alarms
 from arc.alarms.models import Alarm
-from arc.clock import Clock
-from arc.db import _KEY as AFTER_COMMIT_KEY
-from arc.db import session_scope
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import LogNotifier, Notifier, app_notifier
 from arc.dispatch.service import DispatchContext, escalate_if_uncovered
+from arc.kit.clock import Clock
+from arc.kit.db import _KEY as AFTER_COMMIT_KEY
+from arc.kit.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def run_escalations(
 ) -> int:
     """Escalate every ``requested`` task whose ``escalate_at`` has passed; return how many did."""
     if settings is None:
-        from arc.settings import get_settings
+        from arc.kit.settings import get_settings
 
         settings = get_settings()
     ctx = DispatchContext(settings=settings, notifier=notifier or LogNotifier(), clock=clock or Clock())

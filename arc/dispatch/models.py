@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from devices.base import Base, IdMixin
+from arc.kit.model import Base, IdMixin
 
 TASK_KINDS = ("responder", "ers", "emergency")
 TASK_STATUSES = (

@@ -30,9 +30,9 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.clock import Clock
-from arc.db import after_commit, make_sessionmaker, session_scope
 from arc.dispatch.models import DeliveryAttempt
+from arc.kit.clock import Clock
+from arc.kit.db import after_commit, make_sessionmaker, session_scope
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arc.alarms import service as alarms
 from arc.alarms.models import Alarm
 from arc.auth.models import User
-from arc.clock import Clock
 from arc.dispatch import states
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import Delivery, Notifier, queue_delivery
 from arc.dispatch.plan import Step, next_step, pick_ers_user
-from arc.errors import Conflict, NotFound, Unprocessable
+from arc.kit.clock import Clock
+from arc.kit.errors import Conflict, NotFound, Unprocessable
 from arc.registry.models import Customer, Responder
 
 log = logging.getLogger(__name__)

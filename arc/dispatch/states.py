@@ -12,7 +12,7 @@ status is a harmless no-op (a double tap on a phone).
 
 from __future__ import annotations
 
-from arc.errors import Conflict
+from arc.kit.errors import Conflict
 
 MAIN_LINE = ("requested", "accepted", "en_route", "arrived", "done")
 TERMINAL = ("declined", "no_answer", "done", "cancelled")

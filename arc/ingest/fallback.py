@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from arc.alarms import intake
 from arc.alarms.models import Alarm
 from arc.alarms.priority import PERSONAL, classify
-from arc.clock import Clock
-from arc.db import session_scope
 from arc.ingest import triage
 from arc.ingest.metrics import MESSAGES, REJECTED
 from arc.ingest.models import InboxMessage
 from arc.ingest.replies import Reply, make_reply
-from arc.settings import Settings
+from arc.kit.clock import Clock
+from arc.kit.db import session_scope
+from arc.kit.settings import Settings
 from devices.protocol import Mrq, Mrs, Rejection
 from devices.protocol.codes import Snu
 

@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from devices.base import Base, IdMixin
+from arc.kit.model import Base, IdMixin
 
 
 class InboxMessage(IdMixin, Base):

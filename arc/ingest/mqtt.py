@@ -17,7 +17,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from arc.settings import Settings
+from arc.kit.settings import Settings
 from devices.broker import broker_address
 
 

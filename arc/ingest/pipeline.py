@@ -26,14 +26,14 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.alarms import intake
-from arc.clock import Clock
-from arc.db import session_scope
 from arc.ingest import fallback, triage
 from arc.ingest.metrics import ACTIONS, BATCH_FAILURES, BATCH_SECONDS, BATCH_SIZE, MESSAGES, REJECTED
 from arc.ingest.models import RejectedMessage
 from arc.ingest.replies import Reply, make_reply
 from arc.ingest.salvage import salvage
-from arc.settings import Settings
+from arc.kit.clock import Clock
+from arc.kit.db import session_scope
+from arc.kit.settings import Settings
 from arc.supervision import comms
 from devices.protocol import Mrq, Mrs, Rejection, cid_from_topic, decode_mrq
 from devices.protocol.codes import Snu

@@ -13,9 +13,9 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.db import after_commit
 from arc.ingest.metrics import REPLIES
 from arc.ingest.models import InboxMessage
+from arc.kit.db import after_commit
 from devices.protocol import Mrs, encode_mrs, reply_topic
 
 log = logging.getLogger(__name__)

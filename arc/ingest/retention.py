@@ -22,9 +22,9 @@ from fastapi import FastAPI
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from arc.db import session_scope
+from arc.kit.db import session_scope
+from arc.kit.settings import Settings
 from arc.scheduler import register_job
-from arc.settings import Settings
 
 log = logging.getLogger(__name__)
 

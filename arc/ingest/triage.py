@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arc.alarms import intake
 from arc.alarms.models import Alarm
 from arc.ingest.models import InboxMessage
-from arc.settings import Settings
+from arc.kit.settings import Settings
 from arc.supervision import comms
 from devices.protocol import Mrq
 from devices.protocol.codes import Snu, StatusCategory, status_category

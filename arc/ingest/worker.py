@@ -24,12 +24,12 @@ import aiomqtt
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from arc.clock import Clock
 from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
 from arc.ingest.mqtt import MqttPublisher, client_options, paho_of
 from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.replies import Reply, make_reply
-from arc.settings import Settings
+from arc.kit.clock import Clock
+from arc.kit.settings import Settings
 from devices.protocol import Mrs, decode_mrq, mrq_subscription
 from devices.protocol.codes import Snu
 
@@ -200,7 +200,7 @@ async def ingest_component(app: FastAPI) -> AsyncIterator[None]:
 
 async def run_ingest(settings: Settings, args) -> None:
     """``lifeline ingest``: only the ingest, no HTTP (external database and broker); stops on SIGTERM."""
-    from arc.db import make_engine, make_sessionmaker
+    from arc.kit.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings.database_url or "")
     worker = IngestWorker(settings, make_sessionmaker(engine), Clock())

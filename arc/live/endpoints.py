@@ -23,9 +23,9 @@ from sqlalchemy.orm import selectinload
 
 from arc.auth.deps import CurrentSession, require_roles
 from arc.auth.models import AuthSession, User
-from arc.db import Session
-from arc.errors import AppError, Unprocessable
 from arc.ingest.models import InboxMessage
+from arc.kit.db import Session
+from arc.kit.errors import AppError, Unprocessable
 from arc.live.models import LiveEvent
 from arc.live.stream import LiveEventOut, LiveHub, Subscription
 

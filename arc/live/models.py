@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from devices.base import Base, IdMixin
+from arc.kit.model import Base, IdMixin
 
 
 class LiveEvent(IdMixin, Base):

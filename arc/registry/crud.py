@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.errors import NotFound
+from arc.kit.errors import NotFound
 
 M = TypeVar("M")
 

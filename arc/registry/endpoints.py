@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from arc.audit.service import record, record_customer, record_many_views
 from arc.auth.deps import CustomerReader, require_roles
-from arc.db import Session
-from arc.errors import Forbidden
+from arc.kit.db import Session
+from arc.kit.errors import Forbidden
 from arc.registry import schemas, service
 from arc.registry.crud import get_or_404
 from arc.registry.finance import router as finance_router
 from arc.registry.keysafe import router as keysafe_router
 from arc.registry.models import Connection, Customer
+from arc.registry.units import Peripheral, Unit
 from devices.protocol.codes import device_type_name
-from devices.registry.models import Peripheral, Unit
 
 # Customer records and responders (health and family data): operators, supervisors and the TEC team.
 router = APIRouter()

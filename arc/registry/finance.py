@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from arc.audit.service import record, record_many_views
 from arc.auth.deps import require_roles
 from arc.auth.models import User
-from arc.db import Session
+from arc.kit.db import Session
 from arc.registry.crud import get_or_404, paginate
 from arc.registry.models import Customer
 from arc.registry.schemas import Page

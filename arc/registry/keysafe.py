@@ -22,13 +22,13 @@ from arc.alarms.models import Alarm
 from arc.audit.service import record
 from arc.auth.deps import require_roles
 from arc.auth.models import User
-from arc.db import Session
-from arc.errors import Conflict, Forbidden, Unprocessable
+from arc.kit.crypto import DecryptError
+from arc.kit.db import Session
+from arc.kit.errors import Conflict, Forbidden, Unprocessable
 from arc.registry.crud import get_or_404
 from arc.registry.models import Customer
 from arc.registry.schemas import storable
 from arc.registry.service import read_key_safe, set_key_safe
-from arc.security.crypto import DecryptError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["key-safe"])

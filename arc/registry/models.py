@@ -8,8 +8,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from devices.base import Base, IdMixin, TimestampMixin
-from devices.registry.models import Unit
+from arc.kit.model import Base, IdMixin, TimestampMixin
+from arc.registry.units import Unit
 
 CONNECTION_STATUSES = ("trial", "active", "withdrawn")
 

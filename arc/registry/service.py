@@ -7,12 +7,12 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.errors import Conflict, Unprocessable
+from arc.kit.crypto import DataCipher, key_safe_context
+from arc.kit.errors import Conflict, Unprocessable
 from arc.registry import schemas
 from arc.registry.crud import apply_changes, get_or_404, paginate
 from arc.registry.models import Connection, Customer, Responder
-from arc.security.crypto import DataCipher, key_safe_context
-from devices.registry.models import Peripheral, Unit
+from arc.registry.units import Peripheral, Unit
 
 
 async def _ensure_unique(session: AsyncSession, model, field: str, value, *, exclude_id: int | None = None):

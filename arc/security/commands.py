@@ -21,16 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from arc.audit.service import record
 from arc.auth.models import ROLES
 from arc.auth.service import create_user
-from arc.clock import Clock
-from arc.db import make_engine, make_sessionmaker, session_scope
-from arc.errors import AppError
+from arc.kit.clock import Clock
+from arc.kit.crypto import DataCipher
+from arc.kit.db import make_engine, make_sessionmaker, session_scope
+from arc.kit.errors import AppError
+from arc.kit.settings import Settings
+from arc.registry.keyrotation import rotate_keys
+from arc.registry.units import Unit
 from arc.runtime import resolved_services
-from arc.security.crypto import DataCipher
-from arc.security.keys import rotate_keys
 from arc.security.retention import purge
-from arc.settings import Settings
 from devices import credentials
-from devices.registry.models import Unit
 
 
 class CommandError(Exception):

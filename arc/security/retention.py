@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arc.alarms.models import Alarm
 from arc.audit.service import record
 from arc.auth.service import forget_old_failures
+from arc.kit.settings import Settings
 from arc.registry.models import Connection, Customer, Responder
-from arc.settings import Settings
 
 Eraser = Callable[[AsyncSession, int], Awaitable[None]]
 # other packages append ``async def erase(session, customer_id)`` here for their own tables

@@ -14,9 +14,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import intake
-from arc.settings import Settings
+from arc.kit.settings import Settings
+from arc.registry.units import Peripheral, Unit
 from devices.protocol import Mrq
-from devices.registry.models import Peripheral, Unit
 
 # status code -> (alarm kind, unit attribute it sets, value)
 FAILURES: dict[str, tuple[str, str | None, object]] = {

@@ -11,11 +11,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import intake
-from arc.db import session_scope
+from arc.kit.db import session_scope
+from arc.kit.settings import Settings
 from arc.registry.models import Connection
+from arc.registry.units import Unit
 from arc.scheduler import register_job
-from arc.settings import Settings
-from devices.registry.models import Unit
 
 log = logging.getLogger(__name__)
 

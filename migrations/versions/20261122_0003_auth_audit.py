@@ -22,8 +22,8 @@ ROLES = "'operator', 'supervisor', 'ers', 'tec', 'finance', 'admin'"
 
 def _cipher():
     # the key lives in settings (LIFELINE_DATA_KEY / LIFELINE_SECRET_KEY), never in the migration
-    from arc.security.crypto import DataCipher
-    from arc.settings import Settings
+    from arc.kit.crypto import DataCipher
+    from arc.kit.settings import Settings
 
     return DataCipher.from_settings(Settings())
 
@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.text("SELECT id, key_safe_info FROM customers WHERE key_safe_info IS NOT NULL")
     ).all()
     if rows:
-        from arc.security.crypto import key_safe_context
+        from arc.kit.crypto import key_safe_context
 
         cipher = _cipher()
         for customer_id, plaintext in rows:
@@ -111,7 +111,7 @@ def downgrade() -> None:
         sa.text("SELECT id, key_safe_ciphertext FROM customers WHERE key_safe_ciphertext IS NOT NULL")
     ).all()
     if rows:
-        from arc.security.crypto import key_safe_context
+        from arc.kit.crypto import key_safe_context
 
         cipher = _cipher()
         for customer_id, token in rows:

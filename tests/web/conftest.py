@@ -15,8 +15,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from arc.kit.settings import Settings
 from arc.live.stream import live_stream
-from arc.settings import Settings
 from devices.broker import broker_address
 
 CHROMIUM = os.environ.get("LIFELINE_CHROMIUM", "/usr/bin/chromium")

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from arc.auth.service import issue_session
-from arc.clock import Clock
+from arc.kit.clock import Clock
 from arc.seed import seed_demo
 from tests.factories import create_user
 from tests.web.conftest import DOCS, WAIT, log_in

@@ -11,7 +11,7 @@ from arc.alarms.models import Alarm, AlarmEvent
 from arc.live.models import LiveEvent
 from arc.registry.models import Customer, Responder
 from arc.registry.service import set_key_safe
-from devices.registry.models import Unit
+from arc.registry.units import Unit
 from tests.factories import (
     create_alarm,
     create_customer_with_unit,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.auth.service import issue_session
-from arc.clock import Clock
+from arc.kit.clock import Clock
 from tests.factories import create_alarm, create_user
 
 ROUNDS = 12
@@ -72,7 +72,7 @@ def _free_port() -> int:
 _SERVE = (
     "import sys, uvicorn\n"
     "from arc.app import create_app\n"
-    "from arc.settings import Settings\n"
+    "from arc.kit.settings import Settings\n"
     "uvicorn.run(create_app(Settings()), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')\n"
 )
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from arc.alarms.models import AlarmEvent
-from arc.db import make_sessionmaker
 from arc.dispatch.escalation import escalation_job, run_escalations
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import wait_for_deliveries
+from arc.kit.db import make_sessionmaker
 from arc.live.models import LiveEvent
 from tests.arc.alarms.helpers import event_types, fresh, scene
 from tests.factories import create_user

@@ -21,7 +21,7 @@ from arc.dispatch.notifier import (
     notifier_from_settings,
     wait_for_deliveries,
 )
-from arc.settings import Settings
+from arc.kit.settings import Settings
 from tests.arc.alarms.helpers import scene
 
 SECRET = "gateway-shared-secret-for-tests"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from arc.ingest.mqtt import broker_address
 from arc.ingest.worker import ingest_component
-from arc.settings import Settings
+from arc.kit.settings import Settings
 
 WAIT = 5.0  # bounded wait for an MQTT round trip
 

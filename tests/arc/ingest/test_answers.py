@@ -8,10 +8,10 @@ import uuid
 from sqlalchemy import select
 
 from arc.alarms.models import Alarm
-from arc.db import session_scope
 from arc.ingest.models import InboxMessage
 from arc.ingest.replies import answer_alarm_sessions
-from arc.settings import Settings
+from arc.kit.db import session_scope
+from arc.kit.settings import Settings
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit
 

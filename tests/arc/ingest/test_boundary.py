@@ -14,9 +14,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from arc.db import make_sessionmaker
 from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.ingest.pipeline import Incoming, Pipeline
+from arc.kit.db import make_sessionmaker
 from devices.protocol import KNOWN_TAGS, Mrq
 from tests.arc.ingest.conftest import parse_mrs
 

@@ -8,9 +8,9 @@ import uuid
 import aiomqtt
 import pytest
 
-from arc.db import make_sessionmaker
 from arc.ingest.mqtt import broker_address
 from arc.ingest.worker import IngestWorker
+from arc.kit.db import make_sessionmaker
 from tests.arc.ingest.conftest import FakeUnit
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from arc.alarms.models import Alarm
 from arc.ingest.models import InboxMessage, RejectedMessage
-from devices.registry.models import Unit
+from arc.registry.units import Unit
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit
 

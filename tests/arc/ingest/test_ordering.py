@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from arc.alarms.models import Alarm
-from arc.clock import FrozenClock
-from arc.db import make_sessionmaker
 from arc.ingest.models import InboxMessage
 from arc.ingest.pipeline import Incoming, Pipeline
-from devices.registry.models import Unit
+from arc.kit.clock import FrozenClock
+from arc.kit.db import make_sessionmaker
+from arc.registry.units import Unit
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit
 

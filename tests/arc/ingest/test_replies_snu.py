@@ -8,12 +8,12 @@ import uuid
 from sqlalchemy import select
 
 from arc.alarms.models import Alarm
-from arc.db import make_sessionmaker
 from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.worker import IngestWorker
-from arc.settings import Settings
-from devices.registry.models import Unit
+from arc.kit.db import make_sessionmaker
+from arc.kit.settings import Settings
+from arc.registry.units import Unit
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit, create_unit
 
@@ -92,7 +92,7 @@ async def test_missing_mandatory_tag_gets_7_and_missing_ref_gets_10(unit: FakeUn
 
 
 async def test_store_failure_is_answered_5_not_treated(settings: Settings, clock):
-    from arc.db import make_engine
+    from arc.kit.db import make_engine
 
     broken = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/nowhere", pool_size=1)
     try:

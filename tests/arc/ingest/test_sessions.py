@@ -158,7 +158,7 @@ async def test_xml_and_json_give_the_same_alarm(unit: FakeUnit, session):
 async def test_automatic_test_transmission_is_answered_0_recorded_and_not_queued(
     unit: FakeUnit, session, clock
 ):
-    from devices.registry.models import Unit
+    from arc.registry.units import Unit
 
     _, hub = await _registered(session)
     assert (await unit.send(hub.cid, {"ref": "T1", "cid": hub.cid, "dty": "1", "stc": "102"}))["snu"] == 0
@@ -172,8 +172,8 @@ async def test_concurrent_batches_for_one_unit_give_one_alarm_in_any_order(
     import asyncio
     import json
 
-    from arc.db import make_sessionmaker
     from arc.ingest.pipeline import Incoming, Pipeline
+    from arc.kit.db import make_sessionmaker
 
     _, hub = await _registered(session)
     pipeline = Pipeline(settings, make_sessionmaker(engine), clock)

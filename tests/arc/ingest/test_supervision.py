@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from arc.alarms.models import Alarm
+from arc.registry.units import Peripheral, Unit
 from arc.supervision.sweep import sweep_job
-from devices.registry.models import Peripheral, Unit
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit, create_peripheral
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from arc.auth.service import issue_session
-from arc.db import make_sessionmaker
+from arc.kit.db import make_sessionmaker
 from arc.live.events import emit
 from arc.live.stream import live_stream
 from simulators.sse import SseEvent, sse_events

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from arc.db import make_sessionmaker
+from arc.kit.db import make_sessionmaker
 from arc.live.events import emit
 from arc.live.stream import LiveHub, Subscription, plain_dsn
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from arc.registry.models import Customer, Responder
-from devices.registry.models import Peripheral, Unit
+from arc.registry.units import Peripheral, Unit
 from tests.factories import create_customer, create_unit
 
 NEW_CUSTOMER = {

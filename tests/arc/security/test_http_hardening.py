@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from arc.app import create_app
-from arc.settings import Settings
+from arc.kit.settings import Settings
 
 EVIL = "https://evil.example"
 

@@ -11,8 +11,8 @@ import pytest
 from alembic import command
 
 from arc import migrate
-from arc.security.crypto import DataCipher, key_safe_context
-from arc.settings import Settings
+from arc.kit.crypto import DataCipher, key_safe_context
+from arc.kit.settings import Settings
 
 
 @pytest.fixture

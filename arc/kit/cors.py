@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from arc.settings import Settings
+from arc.kit.settings import Settings
 
 ALLOWED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token"]

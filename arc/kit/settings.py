@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from arc.kit.roles import ROLES
+
 DEFAULT_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused outside development
 
 
@@ -202,8 +204,6 @@ class Settings(BaseSettings):
             raise ValueError("LIFELINE_DATA_KEY must be at least 32 characters in production")
         if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
             raise ValueError("OIDC needs LIFELINE_OIDC_CLIENT_ID and LIFELINE_OIDC_REDIRECT_URL too")
-        from arc.auth.models import ROLES
-
         bad = {role for role in self.oidc_role_map.values() if role not in ROLES}
         if bad:
             raise ValueError(f"LIFELINE_OIDC_ROLE_MAP names unknown roles {sorted(bad)}")

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from arc.settings import Settings
+from arc.kit.settings import Settings
 
 FORMAT = "lk1"
 _SALT = b"lifeline-arc data key v1"

@@ -1,4 +1,4 @@
-"""Unit and peripheral tables."""
+"""Unit and peripheral tables (the registry owns them; `devices` is only the wire protocol)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from devices.base import Base, IdMixin, TimestampMixin
+from arc.kit.model import Base, IdMixin, TimestampMixin
 
 LINK_STATES = ("ok", "failed", "unknown")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arc.kit.crypto import DataCipher, DecryptError, key_safe_context
 from arc.registry.models import Customer
-from arc.security.crypto import DataCipher, DecryptError, key_safe_context
 
 
 @dataclass

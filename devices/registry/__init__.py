@@ -1,1 +1,0 @@
-"""Units (home / mobile Lifeline controllers) and their peripherals."""
