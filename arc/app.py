@@ -14,6 +14,7 @@ from arc.auth.admin import router as users_router
 from arc.auth.endpoints import router as auth_router
 from arc.auth.oidc import router as oidc_router
 from arc.dispatch.endpoints import router as dispatch_router
+from arc.history.endpoints import router as kpi_router
 from arc.kit.clock import Clock
 from arc.kit.cors import install_cors
 from arc.kit.crypto import DataCipher
@@ -23,7 +24,6 @@ from arc.kit.headers import SecurityHeadersMiddleware
 from arc.kit.limits import install_size_limit
 from arc.kit.redaction import install_redaction
 from arc.kit.settings import Settings
-from arc.kpi.endpoints import router as kpi_router
 from arc.live.endpoints import router as live_router
 from arc.observability import MetricsMiddleware
 from arc.observability import router as health_router

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from arc.auth.deps import require_roles
+from arc.history.queries import kpis
 from arc.kit.db import Session
 from arc.kit.errors import Unprocessable
-from arc.kpi.queries import kpis
 
 router = APIRouter(tags=["kpi"])
 
