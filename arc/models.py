@@ -9,10 +9,11 @@ from arc.dispatch.models import DeliveryAttempt, ResponseTask
 from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.kit.model import Base
 from arc.live.models import LiveEvent
-from arc.registry.models import Connection, Customer, Responder
+from arc.registry.models import Absence, Connection, Customer, Responder, UnitAssignment
 from arc.registry.units import Peripheral, Unit
 
 __all__ = [
+    "Absence",
     "Alarm",
     "AlarmEvent",
     "AuditEntry",
@@ -30,5 +31,6 @@ __all__ = [
     "Responder",
     "ResponseTask",
     "Unit",
+    "UnitAssignment",
     "User",
 ]

@@ -12,6 +12,17 @@ from arc.kit.model import Base, IdMixin, TimestampMixin
 from arc.registry.units import Unit
 
 CONNECTION_STATUSES = ("trial", "active", "withdrawn")
+REVIEW_OUTCOMES = ("retained", "not_retained")
+# why a connection ended; "not_retained" is the 6-week review's "no"
+WITHDRAWAL_REASONS = (
+    "death",
+    "residential_care",
+    "moved_in_with_family",
+    "cancelled",
+    "moved_away",
+    "not_retained",
+)
+ABSENCE_KINDS = ("hospital", "holiday")
 
 
 class Customer(IdMixin, TimestampMixin, Base):
@@ -38,12 +49,17 @@ class Customer(IdMixin, TimestampMixin, Base):
     gp_name: Mapped[str | None] = mapped_column(String(200))
     gp_phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(50))
+    # how to talk with them: hard of hearing, speech, sight, interpreter...
+    communication_needs: Mapped[str | None] = mapped_column(String(200))
     # set when the retention purge erased this person's data (billing records are kept)
     erased_at: Mapped[datetime | None] = mapped_column()
 
     connections: Mapped[list[Connection]] = relationship(back_populates="customer", lazy="raise")
     responders: Mapped[list[Responder]] = relationship(
         back_populates="customer", lazy="raise", order_by="Responder.position"
+    )
+    absences: Mapped[list[Absence]] = relationship(
+        back_populates="customer", lazy="raise", order_by="Absence.starts_on"
     )
 
 
@@ -54,6 +70,10 @@ class Connection(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("status IN ('trial', 'active', 'withdrawn')", name="status_known"),
         CheckConstraint("(status = 'withdrawn') = (withdrawn_on IS NOT NULL)", name="withdrawn_has_date"),
+        CheckConstraint(
+            "review_outcome IS NULL OR review_outcome IN ('retained', 'not_retained')", name="review_outcome_known"
+        ),
+        CheckConstraint("(review_outcome IS NULL) = (review_recorded_at IS NULL)", name="review_has_time"),
         # a unit serves at most one live connection at a time
         Index(
             "uq_connections_live_unit",
@@ -73,6 +93,13 @@ class Connection(IdMixin, TimestampMixin, Base):
     activated_on: Mapped[date | None] = mapped_column()
     withdrawn_on: Mapped[date | None] = mapped_column()
     withdrawal_reason: Mapped[str | None] = mapped_column(String(200))
+    # the 6-week review (day 42 = install_date + 41): retained -> active, charged from day 43
+    # (activated_on = install_date + 42); not_retained -> withdrawn on the review date, never invoiced
+    review_outcome: Mapped[str | None] = mapped_column(String(16))
+    review_reason: Mapped[str | None] = mapped_column(String(200))
+    review_recorded_at: Mapped[datetime | None] = mapped_column()
+    # the day the unit came back after a withdrawal (null: not back yet)
+    unit_returned_on: Mapped[date | None] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="connections", lazy="raise")
     unit: Mapped[Unit | None] = relationship(lazy="raise")
@@ -101,3 +128,42 @@ class Responder(IdMixin, TimestampMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(back_populates="responders", lazy="raise")
+
+
+class Absence(IdMixin, TimestampMixin, Base):
+    """A hospital stay or a holiday: alarms are still handled; the alarm card says the person is away."""
+
+    __tablename__ = "customer_absences"
+    __table_args__ = (
+        CheckConstraint("kind IN ('hospital', 'holiday')", name="kind_known"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    starts_on: Mapped[date] = mapped_column()
+    ends_on: Mapped[date | None] = mapped_column()  # null: open-ended (back date not known yet)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    customer: Mapped[Customer] = relationship(back_populates="absences", lazy="raise")
+
+
+class UnitAssignment(IdMixin, TimestampMixin, Base):
+    """Which unit served which connection, when: a swapped unit keeps its history here."""
+
+    __tablename__ = "unit_assignments"
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= assigned_on", name="ends_after_start"),
+        Index("ix_unit_assignments_unit_assigned", "unit_id", "assigned_on"),
+    )
+
+    unit_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("units.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    assigned_on: Mapped[date] = mapped_column()
+    ended_on: Mapped[date | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # swap (and why), withdrawn
+    returned_on: Mapped[date | None] = mapped_column()  # the unit came back to stock

@@ -108,6 +108,7 @@ class CustomerFields(Input):
     gp_name: Text | None = None
     gp_phone: Phone | None = None
     language: Short | None = None
+    communication_needs: Text | None = None
 
     @field_validator("date_of_birth")
     @classmethod
@@ -151,6 +152,7 @@ class CustomerOut(Output):
     gp_name: str | None
     gp_phone: str | None
     language: str | None
+    communication_needs: str | None = None
     has_key_safe_info: bool = False
     created_at: datetime
     updated_at: datetime
@@ -247,6 +249,10 @@ class ConnectionOut(Output):
     activated_on: date | None
     withdrawn_on: date | None
     withdrawal_reason: str | None
+    review_outcome: str | None = None
+    review_reason: str | None = None
+    review_recorded_at: datetime | None = None
+    unit_returned_on: date | None = None
     created_at: datetime
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.kit.crypto import DataCipher, key_safe_context
 from arc.kit.errors import Conflict, Unprocessable
-from arc.registry import schemas
+from arc.registry import assignments, schemas
 from arc.registry.crud import apply_changes, get_or_404, paginate
 from arc.registry.models import Connection, Customer, Responder
 from arc.registry.units import Peripheral, Unit
@@ -184,6 +184,8 @@ async def create_connection(session: AsyncSession, data: schemas.ConnectionCreat
     connection = Connection(**data.model_dump(), status="trial")
     session.add(connection)
     await session.flush()
+    await assignments.start(session, connection.id, connection.unit_id, connection.install_date)
+    await session.flush()
     return connection
 
 
@@ -219,6 +221,11 @@ async def update_connection(
             raise Unprocessable("withdrawn_on is before install_date", field="withdrawn_on")
     elif data.withdrawn_on or data.withdrawal_reason:
         raise Unprocessable("withdrawn_on and withdrawal_reason need status 'withdrawn'", field="status")
+    if "unit_id" in changes and changes["unit_id"] != conn.unit_id:
+        await assignments.end(session, conn.id, today, "unit changed")
+        await assignments.start(session, conn.id, changes["unit_id"], max(today, conn.install_date))
+    if target == "withdrawn":
+        await assignments.end(session, conn.id, changes["withdrawn_on"], "withdrawn")
     for field, value in changes.items():
         setattr(conn, field, value)
     conn.status = target
