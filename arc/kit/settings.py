@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +32,11 @@ class Settings(BaseSettings):
         default=None, description="mqtt://user:pass@host:1883; unset = embedded amqtt"
     )
     mqtt_topic_root: str = "lifeline"
-    mqtt_client_id: str = "lifeline-arc-ingest"
+    mqtt_client_id: str | None = Field(
+        default=None,
+        description="client id of the ingest's persistent session; unset = derived from the secret key "
+        "(stable, not guessable); a broker must still tie client ids to users (docs/security.md)",
+    )
     mqtt_shared_group: str | None = Field(
         default=None, description="subscribe via $share/<group>/... so several processes split the load"
     )
@@ -146,7 +152,11 @@ class Settings(BaseSettings):
     )
     mosquitto_passwd_file: Path | None = None
     mosquitto_acl_file: Path | None = None
-    mqtt_service_username: str = "arc"
+    mqtt_service_username: str = Field(
+        default="arc",
+        description="the service's broker login(s) written into the ACL, comma-separated: with Mosquitto "
+        "each service process needs its own (client ids are tied to usernames)",
+    )
     demo_password: SecretStr | None = Field(
         default=None, description="password of the demo users; unset = generated and printed once"
     )
@@ -207,6 +217,16 @@ class Settings(BaseSettings):
         bad = {role for role in self.oidc_role_map.values() if role not in ROLES}
         if bad:
             raise ValueError(f"LIFELINE_OIDC_ROLE_MAP names unknown roles {sorted(bad)}")
+        return self
+
+    @model_validator(mode="after")
+    def _private_client_id(self) -> Settings:
+        """A unit must not be able to name the ingest's session: derive its id from the secret."""
+        if self.mqtt_client_id is None:
+            digest = hmac.new(
+                self.secret_key.get_secret_value().encode(), b"lifeline mqtt ingest client id", hashlib.sha256
+            ).hexdigest()
+            self.mqtt_client_id = f"arc-ingest-{digest[:24]}"
         return self
 
     @model_validator(mode="after")

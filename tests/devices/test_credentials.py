@@ -21,6 +21,8 @@ from sqlalchemy import select
 
 from arc.audit.models import AuditEntry
 from arc.embedded import free_port
+from arc.ingest.mqtt import client_options
+from arc.kit.settings import Settings
 from arc.security.commands import CommandError, units_command
 from devices import credentials
 from tests.factories import create_unit
@@ -69,6 +71,15 @@ def test_acl_lets_each_unit_touch_only_its_own_topics():
     assert "pattern read lifeline/+/" not in acl and "pattern write lifeline/+/" not in acl
     with pytest.raises(ValueError):
         credentials.render_acl("lifeline", "4401001")  # a digits-only service user would be a unit
+    two = credentials.render_acl("lifeline", "arc-1,arc-2")  # one login per service process
+    assert "user arc-1\ntopic read lifeline/+/mrq" in two and "user arc-2\ntopic read lifeline/+/mrq" in two
+
+
+def test_the_ingest_client_id_is_private_and_stable():
+    one, same, other = (Settings(env="test", secret_key=k * 40) for k in "aab")
+    assert one.mqtt_client_id == same.mqtt_client_id != other.mqtt_client_id
+    assert "lifeline-arc-ingest" not in one.mqtt_client_id and "a" * 8 not in one.mqtt_client_id
+    assert Settings(env="test", mqtt_client_id="mine").mqtt_client_id == "mine"
 
 
 # --- a real Mosquitto with the generated files -------------------------------------------------
@@ -85,6 +96,36 @@ async def _wait_for_port(port: int, seconds: float = 5.0) -> None:
         await asyncio.sleep(0.05)
 
 
+SHIPPED_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
+MAKE_TEST_CA = SHIPPED_CONF.parents[1] / "make-test-ca.sh"
+
+
+def shipped_conf(tmp_path: Path, passwd: Path, acl: Path, port: int, tls_port: int) -> str:
+    """deploy/mosquitto/mosquitto.conf as shipped, with only its paths and ports moved here."""
+    certs = tmp_path / "certs"
+    subprocess.run(["bash", str(MAKE_TEST_CA), str(certs), "localhost"], check=True, capture_output=True)
+    (tmp_path / "data").mkdir()
+    moved = {
+        "persistence_location ": f"persistence_location {tmp_path / 'data'}/",
+        "password_file ": f"password_file {passwd}",
+        "acl_file ": f"acl_file {acl}",
+        "listener 1883": f"listener {port} 127.0.0.1",
+        "listener 8883": f"listener {tls_port} 127.0.0.1",
+        "certfile ": f"certfile {certs / 'server.crt'}",
+        "keyfile ": f"keyfile {certs / 'server.key'}",
+    }
+    lines, used = [], set()
+    for line in SHIPPED_CONF.read_text().splitlines():
+        prefix = next((p for p in moved if line.startswith(p)), None)
+        if prefix is not None:
+            line = moved[prefix]
+            used.add(prefix)
+        lines.append(line)
+    assert used == set(moved), f"the shipped config lost {set(moved) - used}"
+    # as root, mosquitto would drop to its own user, which cannot read our 0600 files
+    return "\n".join([*lines, "log_dest none", *(["user root"] if os.geteuid() == 0 else [])]) + "\n"
+
+
 @pytest.fixture
 async def broker(tmp_path):
     if not HAVE_MOSQUITTO:
@@ -95,20 +136,19 @@ async def broker(tmp_path):
     credentials.set_password_entry(passwd, "arc", service_password)
     passwords = {cid: credentials.provision_unit(passwd, cid) for cid in (UNIT_A, UNIT_B)}
     credentials.write_acl(acl, root, "arc")
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\nacl_file {acl}\n"
-        "persistence false\nlog_dest none\n" + ("user root\n" if os.geteuid() == 0 else "")
-        # as root, mosquitto would drop to its own user, which cannot read our 0600 files
-    )
+    conf.write_text(shipped_conf(tmp_path, passwd, acl, port, tls_port))
     process = await asyncio.create_subprocess_exec(
         str(MOSQUITTO), "-c", str(conf), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         await _wait_for_port(port)
+        await _wait_for_port(tls_port)
         yield {
             "port": port,
+            "tls_port": tls_port,
+            "ca": tmp_path / "certs" / "ca.crt",
             "root": root,
             "passwd": passwd,
             "service": service_password,
@@ -166,6 +206,77 @@ async def test_a_unit_reads_only_its_own_answers(broker):
         await service.publish(f"{root}/{UNIT_B}/mrs", b'{"ref":"R1","snu":0}', qos=1)
         assert await _received(unit_b) == [(f"{root}/{UNIT_B}/mrs", b'{"ref":"R1","snu":0}')]
         assert await _received(unit_a, within=0.3) == []
+
+
+def _ingest(broker) -> aiomqtt.Client:
+    """The ingest's own connection options (MQTT 5 persistent session, its client id)."""
+    settings = Settings(
+        env="test",
+        secret_key="s" * 40,
+        mqtt_url=f"mqtt://arc:{broker['service']}@127.0.0.1:{broker['port']}",
+        mqtt_topic_root=broker["root"],
+    )
+    return aiomqtt.Client(**client_options(settings, "5"))
+
+
+async def test_a_unit_cannot_take_the_ingests_session(broker):
+    """A unit naming the ingest's client id (or its username) neither cuts the ingest off nor gets
+    the messages queued for it: the shipped config replaces every client id with its username."""
+    root, ingest_id = broker["root"], _ingest(broker)._client._client_id.decode()
+    assert not ingest_id.startswith("lifeline-arc-ingest")  # not the once-documented fixed id
+    async with _ingest(broker) as ingest:
+        await ingest.subscribe(f"{root}/+/mrq", qos=1)
+    # the ingest is away; its persistent session queues unit B's request
+    async with _client(broker, UNIT_B, broker[UNIT_B]) as unit_b:
+        await unit_b.publish(f"{root}/{UNIT_B}/mrq", b'{"ref":"Q1"}', qos=1)
+    for identifier in (ingest_id, "arc"):  # unit A with its own password, naming the ingest's session
+        thief = aiomqtt.Client(
+            "127.0.0.1",
+            port=broker["port"],
+            username=UNIT_A,
+            password=broker[UNIT_A],
+            identifier=identifier,
+            clean_session=False,
+        )
+        async with thief:
+            await thief.subscribe(f"{root}/+/mrq", qos=1)
+            assert await _received(thief, within=0.3) == []
+    with pytest.raises(aiomqtt.MqttError):  # nor can a unit's password log in as the service
+        async with _client(broker, "arc", broker[UNIT_A]):
+            pass
+    async with _ingest(broker) as ingest:
+        assert await _received(ingest, within=0.5) == [(f"{root}/{UNIT_B}/mrq", b'{"ref":"Q1"}')]
+        for _ in range(3):  # a unit reconnecting under the ingest's id again and again
+            async with aiomqtt.Client(
+                "127.0.0.1",
+                port=broker["port"],
+                username=UNIT_A,
+                password=broker[UNIT_A],
+                identifier=ingest_id,
+            ):
+                pass  # (it only ever replaces its own earlier connection)
+        async with _client(broker, UNIT_A, broker[UNIT_A]) as unit_a:
+            await unit_a.publish(f"{root}/{UNIT_A}/mrq", b'{"ref":"R2"}', qos=1)
+        # the ingest was never dropped: it still receives on the same connection
+        assert await _received(ingest, within=0.5) == [(f"{root}/{UNIT_A}/mrq", b'{"ref":"R2"}')]
+
+
+async def test_units_connect_over_tls_with_the_test_ca(broker):
+    root = broker["root"]
+    tls = aiomqtt.TLSParameters(ca_certs=str(broker["ca"]))
+    async with (
+        _client(broker, "arc", broker["service"]) as service,
+        aiomqtt.Client(
+            "localhost",
+            port=broker["tls_port"],
+            username=UNIT_A,
+            password=broker[UNIT_A],
+            tls_params=tls,
+        ) as unit_a,
+    ):
+        await service.subscribe(f"{root}/+/mrq", qos=1)
+        await unit_a.publish(f"{root}/{UNIT_A}/mrq", b'{"ref":"T1"}', qos=1)
+        assert await _received(service) == [(f"{root}/{UNIT_A}/mrq", b'{"ref":"T1"}')]
 
 
 async def test_wrong_or_revoked_credentials_cannot_connect(broker):
