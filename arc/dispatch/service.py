@@ -187,12 +187,19 @@ async def _refuse_second_call_out(session: AsyncSession, alarm: Alarm, step: Ste
 
 
 async def _locked_task(
-    session: AsyncSession, task_id: int, *, ers_user: User | None
+    session: AsyncSession, task_id: int, user: User, *, own_jobs_only: bool
 ) -> tuple[Alarm, ResponseTask]:
+    """Lock the alarm, then the task. An operator must hold the alarm (or supervise), as for
+    dispatch; an ERS responder may touch only their own job; nobody changes a closed alarm's."""
     task = await session.get(ResponseTask, task_id)
-    if task is None or (ers_user is not None and task.ers_user_id != ers_user.id):
+    if task is None or (own_jobs_only and task.ers_user_id != user.id):
         raise NotFound(f"task {task_id} not found")
-    alarm = await alarms.get_alarm(session, task.alarm_id, lock=True)  # alarm first, then task
+    if own_jobs_only:
+        alarm = await alarms.get_alarm(session, task.alarm_id, lock=True)  # alarm first, then task
+        if alarm.status == "closed":
+            raise Conflict(f"alarm {alarm.id} is closed", code="closed")
+    else:
+        alarm = await alarms.held_alarm(session, task.alarm_id, user)
     task = await session.scalar(
         select(ResponseTask)
         .where(ResponseTask.id == task_id)
@@ -227,7 +234,7 @@ async def update_status(
     own_jobs_only: bool = False,
 ) -> ResponseTask:
     """Record a responder's reply (operator) or an ERS responder's own progress."""
-    alarm, task = await _locked_task(session, task_id, ers_user=user if own_jobs_only else None)
+    alarm, task = await _locked_task(session, task_id, user, own_jobs_only=own_jobs_only)
     if task.status == status and not note and not reference:
         return task  # a repeated tap changes nothing
     if task.status != status:
