@@ -12,9 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import asyncpg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.alarms import intake
@@ -34,15 +32,6 @@ if TYPE_CHECKING:
     from arc.ingest.pipeline import Incoming
 
 log = logging.getLogger(__name__)
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Connection-level failures (refused, dropped, invalidated), as opposed to a bad message."""
-    if isinstance(exc, OSError | ConnectionError | InterfaceError | asyncpg.PostgresConnectionError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, DBAPIError) and isinstance(exc.orig, OSError | ConnectionError)
 
 
 def not_treated(items: list[Incoming], decoded: list[Mrq | Rejection], exc: BaseException) -> list[Reply]:

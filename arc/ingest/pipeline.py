@@ -32,7 +32,7 @@ from arc.ingest.models import RejectedMessage
 from arc.ingest.replies import Reply, make_reply
 from arc.ingest.salvage import salvage
 from arc.kit.clock import Clock
-from arc.kit.db import session_scope
+from arc.kit.db import database_unreachable, session_scope
 from arc.kit.settings import Settings
 from arc.supervision import comms
 from devices.protocol import Mrq, Mrs, Rejection, cid_from_topic, decode_mrq
@@ -75,6 +75,9 @@ class Pipeline:
         self.settings = settings
         self.maker = sessionmaker
         self.clock = clock
+        # set while the database cannot be reached (every message answered snu 5); cleared by the
+        # next batch that commits, so the dashboard's "not receiving" banner follows the outage
+        self.database_down_since: float | None = None
 
     # --- decode -------------------------------------------------------------------
 
@@ -102,11 +105,14 @@ class Pipeline:
         """Store and triage ``items``; return one reply per item, in order. Never raises on input."""
         decoded = [self.decode(item) for item in items]
         try:
-            return await self._store(items, decoded)
+            replies = await self._store(items, decoded)
+            self.database_down_since = None
+            return replies
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if fallback.database_unavailable(exc):
+            if database_unreachable(exc):
+                self.database_down_since = self.database_down_since or time.monotonic()
                 return fallback.not_treated(items, decoded, exc)
             if len(items) > 1:
                 BATCH_FAILURES.inc()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from devices.protocol.codes import Snu
 log = logging.getLogger(__name__)
 
 BACKOFF_START, BACKOFF_MAX = 0.5, 30.0
+STUCK_SECONDS = 3.0  # a batch in the pipeline this long (a hung database) means alarms are not getting through
 
 
 class IngestWorker:
@@ -56,16 +58,31 @@ class IngestWorker:
         self._version = "5" if settings.mqtt_protocol in ("auto", "5") else "3.1.1"
         self._tasks: list[asyncio.Task] = []
         self._client: aiomqtt.Client | None = None  # the connection messages arrive on (for PUBACK)
+        self._in_hand: dict[int, float] = {}  # batch loop -> monotonic time its batch went to the pipeline
+        self._idle_since = time.monotonic()  # when the backlog was last empty or a batch last finished
 
     # --- public -------------------------------------------------------------------
-
     def is_connected(self) -> bool:
         return self.publisher.connected
+
+    def intake_problem(self) -> str | None:
+        """Why alarms cannot reach operators through this ingest now, or None while they can:
+        ``disconnected`` (no broker), ``database_unavailable`` (messages answered snu 5) or
+        ``stuck`` (a batch or the backlog has not moved for STUCK_SECONDS)."""
+        if self.listening_since is None:
+            return "disconnected"
+        if self.pipeline.database_down_since is not None:
+            return "database_unavailable"
+        now = time.monotonic()
+        oldest = min(self._in_hand.values(), default=now)
+        if now - oldest > STUCK_SECONDS or (self._pending and now - self._idle_since > STUCK_SECONDS):
+            return "stuck"
+        return None
 
     async def start(self, wait_subscribed: float = 10.0) -> None:
         self._tasks = [asyncio.create_task(self._connection_loop(), name="ingest-mqtt")]
         self._tasks += [
-            asyncio.create_task(self._batch_loop(), name=f"ingest-batches-{n}")
+            asyncio.create_task(self._batch_loop(n), name=f"ingest-batches-{n}")
             for n in range(self.settings.ingest_concurrency)
         ]
         try:
@@ -145,7 +162,7 @@ class IngestWorker:
 
     # --- batches ----------------------------------------------------------------------
 
-    async def _batch_loop(self) -> None:
+    async def _batch_loop(self, number: int = 0) -> None:
         batch_max = self.settings.ingest_batch_max
         wait = self.settings.ingest_batch_wait_ms / 1000
         while True:
@@ -153,6 +170,7 @@ class IngestWorker:
             if self._stopping:
                 return
             if not self._pending:
+                self._idle_since = time.monotonic()
                 self._wakeup.clear()
                 continue
             if len(self._pending) < batch_max and wait:
@@ -161,11 +179,15 @@ class IngestWorker:
             if not self._pending:
                 self._wakeup.clear()
             BACKLOG.set(len(self._pending))
+            self._in_hand[number] = time.monotonic()
             try:
                 replies = await self.pipeline.handle(batch)
             except Exception:  # pragma: no cover - handle() answers everything; keep the loop alive
                 log.exception("ingest batch failed unexpectedly; messages will be redelivered")
                 continue
+            finally:
+                del self._in_hand[number]
+                self._idle_since = time.monotonic()
             self._reply_and_ack(batch, replies)
 
     def _reply_and_ack(self, items: list[Incoming], replies: list[Reply]) -> None:

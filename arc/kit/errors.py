@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import re
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from arc.kit.db import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,15 @@ def refused_value(exc: DBAPIError) -> str | None:
     return None
 
 
+def _away(request: Request, exc: BaseException) -> JSONResponse:
+    log.warning("%s %s: the database cannot be reached (%s)", request.method, request.url.path, type(exc).__name__)
+    return JSONResponse(
+        _body("unavailable", "the database cannot be reached; try again shortly"),
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -133,12 +146,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_body(code, detail), status_code=422 if code == "invalid" else 409)
 
     @app.exception_handler(DBAPIError)
-    async def _dbapi(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         refused = refused_value(exc)
         if refused:
             return JSONResponse(_body("invalid", refused), status_code=422)
+        if database_unreachable(exc):
+            return _away(request, exc)
         log.exception("database error")
         return JSONResponse(_body("unavailable", "database error, try again"), status_code=503)
+
+    # the database (or another server a request needs) is away: the driver raises a bare OSError /
+    # asyncpg connection error on connect; that is an outage to report, not a bug with a traceback
+    async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+        return _away(request, exc)
+
+    for away in (OSError, PoolTimeout, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        app.add_exception_handler(away, _unreachable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -28,18 +28,26 @@ export function goToLogin() {
   location.assign(`/login?next=${next}`);
 }
 
-export async function api(path, { method = "GET", body, redirectOn401 = true } = {}) {
+// timeoutMs: give up on a server that does not answer (a hung database holds a request open)
+export async function api(path, { method = "GET", body, redirectOn401 = true, timeoutMs } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  const abort = timeoutMs ? new AbortController() : null;
+  const timer = abort ? setTimeout(() => abort.abort(), timeoutMs) : null;
   let response;
   try {
     response = await fetch(path, {
-      method, headers, credentials: "same-origin", cache: "no-store",
+      method, headers, credentials: "same-origin", cache: "no-store", signal: abort?.signal,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
+    if (abort?.signal.aborted) {
+      throw new ApiError(0, { error: "timeout", detail: "the service did not answer in time" });
+    }
     throw new ApiError(0, { error: "network", detail: "the service cannot be reached; check the connection" });
+  } finally {
+    clearTimeout(timer);
   }
   let data = null;
   if (response.status !== 204) data = await response.json().catch(() => null);

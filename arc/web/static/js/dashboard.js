@@ -10,7 +10,8 @@ import { londonToday, startAgeTicker, syncServerClock } from "./time.js";
 
 const RESYNC_MS = 60_000; // belt and braces: reload the whole queue now and then
 const KPI_MS = 60_000;
-const INTAKE_MS = 15_000;
+const INTAKE_MS = 2_000; // with INTAKE_TIMEOUT_MS: the banner shows within 5 s of an outage
+const INTAKE_TIMEOUT_MS = 2_500;
 const FRESH_MS = 8_000;
 
 const state = {
@@ -209,20 +210,41 @@ function showConnection(s) {
   document.body.classList.toggle("disconnected", s !== "connected");
 }
 
-// Operators must know at once when alarms cannot reach them (the ARC's own link to the broker).
-async function checkIntake() {
+// Operators must know at once (within 5 s) when alarms cannot reach them, whatever the cause: the
+// ingest's link to the broker, the database, a stuck ingest — or a service that cannot answer at all.
+const INTAKE_TROUBLE = {
+  disconnected: "the service has lost its link to the MQTT broker",
+  database_unavailable: "the service cannot reach its database (units are told to try again)",
+  stuck: "the service has stopped storing messages from units",
+  not_running: "the service is not listening to units",
+  unanswered: "the service is not answering this dashboard",
+};
+
+function showIntake(trouble) {
   const banner = $("#intake");
+  const down = trouble !== null;
+  if (down && banner.hidden) beep();
+  banner.hidden = !down;
+  banner.dataset.reason = trouble || "";
+  banner.textContent = down
+    ? `NOT RECEIVING ALARMS FROM UNITS: ${INTAKE_TROUBLE[trouble] || trouble}. `
+      + "Follow the fallback procedure and tell the supervisor."
+    : "";
+}
+
+let intakeBusy = false;
+async function checkIntake() {
+  if (intakeBusy) return; // the previous check is still waiting for its answer (or its timeout)
+  intakeBusy = true;
   try {
-    const s = await api("/api/live/status");
-    const down = !s.receiving;
-    if (down && banner.hidden) beep();
-    banner.hidden = !down;
-    banner.textContent = down
-      ? "NOT RECEIVING ALARMS FROM UNITS: the service has lost its link to the MQTT broker. "
-        + "Follow the fallback procedure and tell the supervisor."
-      : "";
-  } catch {
-    // the page's own connection indicator covers a server we cannot reach
+    const s = await api("/api/live/status", { timeoutMs: INTAKE_TIMEOUT_MS });
+    showIntake(s.receiving ? null : s.ingest);
+  } catch (err) {
+    // 401 goes to the log-in page (api() does it); anything else means nobody can tell us
+    // alarms are arriving, and that is what the operator must be told
+    if (err.status !== 401) showIntake("unanswered");
+  } finally {
+    intakeBusy = false;
   }
 }
 
