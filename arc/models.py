@@ -1,4 +1,4 @@
-"""Every table of devices and arc, imported in one place (Alembic, tests)."""
+"""Every table of devices, arc and billing, imported in one place (Alembic, tests)."""
 
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.alarms.outcomes import OutcomeCode
@@ -11,9 +11,21 @@ from arc.kit.model import Base
 from arc.live.models import LiveEvent
 from arc.registry.models import Absence, Connection, Customer, Responder, UnitAssignment
 from arc.registry.units import Peripheral, Unit
+from billing.models import (
+    Account,
+    Document,
+    DocumentLine,
+    Run,
+    Sequence,
+    StripeEvent,
+    Tariff,
+    TariffPrice,
+    Waiver,
+)
 
 __all__ = [
     "Absence",
+    "Account",
     "Alarm",
     "AlarmEvent",
     "AuditEntry",
@@ -22,6 +34,8 @@ __all__ = [
     "Connection",
     "Customer",
     "DeliveryAttempt",
+    "Document",
+    "DocumentLine",
     "InboxMessage",
     "LiveEvent",
     "LoginFailure",
@@ -30,7 +44,13 @@ __all__ = [
     "RejectedMessage",
     "Responder",
     "ResponseTask",
+    "Run",
+    "Sequence",
+    "StripeEvent",
+    "Tariff",
+    "TariffPrice",
     "Unit",
     "UnitAssignment",
     "User",
+    "Waiver",
 ]
