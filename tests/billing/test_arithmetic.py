@@ -162,7 +162,12 @@ def test_day_43_is_the_first_chargeable_day():
 
 def test_install_on_a_quarters_first_day_bills_from_day_43_to_quarter_end():
     (seg,) = billable_segments(retained(date(2027, 4, 1)), FIVE, Quarter(2027, 2))
-    assert (seg.start, seg.end, seg.days, seg.full_quarter) == (date(2027, 5, 13), date(2027, 6, 30), 49, False)
+    assert (seg.start, seg.end, seg.days, seg.full_quarter) == (
+        date(2027, 5, 13),
+        date(2027, 6, 30),
+        49,
+        False,
+    )
     assert seg.amount_pence == 3500 and seg.weeks == Decimal("7.00")
     (nxt,) = billable_segments(retained(date(2027, 4, 1)), FIVE, Quarter(2027, 3))
     assert nxt.full_quarter and nxt.amount_pence == 6500
@@ -254,7 +259,9 @@ def test_no_price_in_effect_or_without_a_date_is_refused():
     with pytest.raises(ValueError, match="effective_from"):
         split_by_prices(date(2027, 1, 1), date(2027, 1, 2), [Price(None, 500)])
     with pytest.raises(ValueError, match="two prices"):
-        split_by_prices(date(2027, 1, 1), date(2027, 1, 2), [Price(date(2027, 1, 1), 5), Price(date(2027, 1, 1), 6)])
+        split_by_prices(
+            date(2027, 1, 1), date(2027, 1, 2), [Price(date(2027, 1, 1), 5), Price(date(2027, 1, 1), 6)]
+        )
 
 
 def test_waivers_over_a_quarter_edge_waive_each_quarters_part():
