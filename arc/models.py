@@ -10,6 +10,7 @@ from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.kit.model import Base
 from arc.live.models import LiveEvent
 from arc.registry.models import Absence, Connection, Customer, Responder, UnitAssignment
+from arc.registry.sip import UnitSipCredential
 from arc.registry.units import Peripheral, Unit
 from billing.models import (
     Account,
@@ -51,6 +52,7 @@ __all__ = [
     "TariffPrice",
     "Unit",
     "UnitAssignment",
+    "UnitSipCredential",
     "User",
     "Waiver",
 ]

@@ -131,11 +131,15 @@ def revoke_unit(passwd_file: Path, cid: str) -> bool:
     return remove_password_entry(passwd_file, check_cid(cid))
 
 
-def render_acl(topic_root: str, service_user: str, shared_group: str | None = None) -> str:
+def render_acl(
+    topic_root: str, service_user: str, shared_group: str | None = None, gateway_user: str | None = None
+) -> str:
     """The ACL. ``service_user`` may list several comma-separated service logins: a broker that
-    ties client ids to usernames (the shipped Mosquitto config) needs one per service process."""
+    ties client ids to usernames (the shipped Mosquitto config) needs one per service process.
+    ``gateway_user`` is the SIP edge (deploy/kamailio), which speaks for every SIP unit."""
     users = [name.strip() for name in service_user.split(",") if name.strip()]
-    if not users or any(not SERVICE_USER_RE.match(u) or CID_RE.match(u) for u in users):
+    logins = [*users, *([gateway_user] if gateway_user else [])]
+    if not users or any(not SERVICE_USER_RE.match(u) or CID_RE.match(u) for u in logins):
         raise ValueError("the service username must start with a letter (units use digits-only cids)")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", topic_root):
         raise ValueError("topic root must be one plain topic level")
@@ -147,6 +151,14 @@ def render_acl(topic_root: str, service_user: str, shared_group: str | None = No
             f"topic read {topic_root}/+/mrq",
             f"topic write {topic_root}/+/mrs",
             f"topic read {topic_root}/+/status",
+        ]
+    if gateway_user and gateway_user not in users:
+        service += [
+            "",
+            "# The SIP edge publishes each authenticated unit's MESSAGE and relays its answers.",
+            f"user {gateway_user}",
+            f"topic write {topic_root}/+/mrq",
+            f"topic read {topic_root}/+/mrs",
         ]
     return "\n".join(
         [
@@ -163,11 +175,31 @@ def render_acl(topic_root: str, service_user: str, shared_group: str | None = No
     )
 
 
-def write_acl(acl_file: Path, topic_root: str, service_user: str, shared_group: str | None = None) -> bool:
+def write_acl(
+    acl_file: Path,
+    topic_root: str,
+    service_user: str,
+    shared_group: str | None = None,
+    gateway_user: str | None = None,
+) -> bool:
     """Write the ACL file if its content changed; True when it was (re)written."""
-    text = render_acl(topic_root, service_user, shared_group)
+    text = render_acl(topic_root, service_user, shared_group, gateway_user)
     with _locked(acl_file):
         if acl_file.exists() and acl_file.read_text() == text:
             return False
         _write_atomically(acl_file, text)
         return True
+
+
+# --- SIP Digest (the SIP edge, deploy/kamailio) ------------------------------------------
+
+
+def sip_ha1(username: str, realm: str, password: str) -> str:
+    """RFC 2617 HA1 = MD5(username:realm:password), what the SIP edge's auth_db reads.
+
+    MD5 is the Digest algorithm units implement; the stored HA1 opens only this realm,
+    and the secret is 192 random bits (it is the same one the unit uses on MQTT).
+    """
+    if ":" in username or ":" in realm:
+        raise ValueError("SIP username and realm must contain no ':'")
+    return hashlib.md5(f"{username}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()

@@ -21,6 +21,24 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
+# Debian's Kamailio (the SIP edge, deploy/kamailio) and sipp (sip-tester) drive the SIP tests.
+sip_tools_ok() {
+    command -v kamailio >/dev/null 2>&1 && command -v sipp >/dev/null 2>&1 \
+        && [ -n "$(ls /usr/lib/*/kamailio/modules/mqtt.so /usr/lib/kamailio/modules/mqtt.so 2>/dev/null)" ] \
+        && [ -n "$(ls /usr/lib/*/kamailio/modules/db_postgres.so 2>/dev/null)" ]
+}
+if ! sip_tools_ok; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "installing Debian kamailio and sip-tester for the SIP tests..."
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq kamailio kamailio-postgres-modules kamailio-mqtt-modules \
+            kamailio-tls-modules sip-tester >/dev/null
+    else
+        echo "warning: kamailio/sipp missing and cannot apt-get them; SIP tests will be skipped" >&2
+    fi
+fi
+
 "$PYTHON" -m pip install -q --disable-pip-version-check -e '.[dev]'
 
 set +e

@@ -157,6 +157,14 @@ class Settings(BaseSettings):
         description="the service's broker login(s) written into the ACL, comma-separated: with Mosquitto "
         "each service process needs its own (client ids are tied to usernames)",
     )
+    sip_realm: str = Field(
+        default="lifeline",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Digest realm of the SIP edge (deploy/kamailio REALM); unit HA1s are made for it",
+    )
+    sip_gateway_username: str = Field(
+        default="kamailio", description="broker login of the SIP edge (may write every mrq, read every mrs)"
+    )
     demo_password: SecretStr | None = Field(
         default=None, description="password of the demo users; unset = generated and printed once"
     )

@@ -27,6 +27,7 @@ from arc.kit.db import make_engine, make_sessionmaker, session_scope
 from arc.kit.errors import AppError
 from arc.kit.settings import Settings
 from arc.registry.keyrotation import rotate_keys
+from arc.registry.sip import remove_sip_secret, set_sip_secret
 from arc.registry.units import Unit
 from arc.runtime import resolved_services
 from arc.security.retention import purge
@@ -104,7 +105,7 @@ async def user_add(settings: Settings, args: argparse.Namespace) -> dict:
 def _units_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="units_command", required=True)
     for name, text in (
-        ("provision", "give a unit its own broker login"),
+        ("provision", "give a unit its own login (one secret: MQTT broker and SIP Digest)"),
         ("revoke", "remove a unit's login"),
     ):
         cmd = sub.add_parser(name, help=text)
@@ -134,19 +135,26 @@ async def units_command(settings: Settings, args: argparse.Namespace) -> dict:
             if unit_id is None:
                 raise CommandError(f"unit {cid} is not registered; register it first (POST /api/units)")
             credentials.write_acl(
-                acl, settings.mqtt_topic_root, settings.mqtt_service_username, settings.mqtt_shared_group
+                acl,
+                settings.mqtt_topic_root,
+                settings.mqtt_service_username,
+                settings.mqtt_shared_group,
+                settings.sip_gateway_username,
             )
             password = credentials.provision_unit(passwd, cid)
+            await set_sip_secret(session, unit_id, cid, settings.sip_realm, password)
             result = {
                 "cid": cid,
                 "username": cid,
                 "password": password,
+                "sip_realm": settings.sip_realm,
                 "passwd_file": str(passwd),
                 "acl_file": str(acl),
             }
         else:
             removed = credentials.revoke_unit(passwd, cid)
-            result = {"cid": cid, "revoked": removed}
+            removed_sip = await remove_sip_secret(session, cid)
+            result = {"cid": cid, "revoked": removed or removed_sip}
         await record(
             session,
             actor=_cli_actor(),

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from arc.audit.models import AuditEntry
 from arc.embedded import free_port
 from arc.ingest.mqtt import client_options
 from arc.kit.settings import Settings
+from arc.registry.sip import UnitSipCredential
 from arc.security.commands import CommandError, units_command
 from devices import credentials
 from tests.factories import create_unit
@@ -315,3 +317,23 @@ async def test_units_command_provisions_registered_units_only_and_audits(setting
     ).all()
     assert actions == ["provision", "revoke"]
     assert "password" not in str((await session.scalars(select(AuditEntry.detail))).all())
+
+
+async def test_provision_gives_one_secret_for_mqtt_and_sip_digest(settings, session, tmp_path):
+    unit = await create_unit(session, cid=UNIT_A)
+    await session.commit()
+    paths = {"passwd_file": tmp_path / "passwd", "acl_file": tmp_path / "acl"}
+    made = await units_command(settings, argparse.Namespace(units_command="provision", cid=UNIT_A, **paths))
+    row = await session.scalar(select(UnitSipCredential).where(UnitSipCredential.username == UNIT_A))
+    expected = hashlib.md5(f"{UNIT_A}:{settings.sip_realm}:{made['password']}".encode()).hexdigest()  # noqa: S324
+    assert (row.unit_id, row.realm, row.ha1) == (unit.id, settings.sip_realm, expected)
+    acl = (tmp_path / "acl").read_text()
+    assert f"user {settings.sip_gateway_username}\ntopic write {settings.mqtt_topic_root}/+/mrq" in acl
+
+    again = await units_command(settings, argparse.Namespace(units_command="provision", cid=UNIT_A, **paths))
+    session.expire_all()
+    row = await session.scalar(select(UnitSipCredential).where(UnitSipCredential.username == UNIT_A))
+    assert row.ha1 == credentials.sip_ha1(UNIT_A, settings.sip_realm, again["password"]) != expected
+
+    await units_command(settings, argparse.Namespace(units_command="revoke", cid=UNIT_A, **paths))
+    assert await session.scalar(select(UnitSipCredential).where(UnitSipCredential.username == UNIT_A)) is None
