@@ -1,7 +1,7 @@
 """Unit SIP Digest credentials (HA1) for the SIP edge's auth_db.
 
 Revision ID: sip_0001
-Revises: journey_0001
+Revises: billing_0001
 Create Date: 2026-12-01 08:30:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "sip_0001"
-down_revision: str | Sequence[str] | None = "journey_0001"
+down_revision: str | Sequence[str] | None = "billing_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
