@@ -102,6 +102,25 @@ def app_components(settings: Settings) -> list:
     return [live_stream, ingest_component, scheduler_component]
 
 
+def server_config(app, settings: Settings, **overrides) -> uvicorn.Config:
+    """How uvicorn serves the app. Forwarding headers are believed only from the proxies in
+    LIFELINE_FORWARDED_ALLOW_IPS (uvicorn's own default trusts 127.0.0.1, so anything on the host
+    could forge the audited client address and dodge the per-address log-in limit)."""
+    proxies = [ip.strip() for ip in settings.forwarded_allow_ips.split(",") if ip.strip()]
+    options = dict(
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        limit_concurrency=1000,
+        timeout_graceful_shutdown=10,  # backstop; LiveAwareServer ends the event streams first
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+    )
+    options.update(overrides)
+    return uvicorn.Config(app, **options)
+
+
 async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
     started = time.perf_counter()
     async with resolved_services(settings) as live:
@@ -112,16 +131,7 @@ async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
         if seed:
             await _seed(live)
         app = create_app(live, components=app_components(live))
-        config = uvicorn.Config(
-            app,
-            host=live.host,
-            port=live.port,
-            log_config=None,
-            access_log=False,
-            limit_concurrency=1000,
-            timeout_graceful_shutdown=10,  # backstop; LiveAwareServer ends the event streams first
-        )
-        server = LiveAwareServer(config)
+        server = LiveAwareServer(server_config(app, live))
         log.info("start-up took %.1f s", time.perf_counter() - started)
         fleet_task = _start_fleet(live, fleet)
         try:

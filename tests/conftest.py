@@ -203,22 +203,13 @@ async def live_server(db, settings: Settings, clock: FrozenClock, components: li
     import contextlib
     from types import SimpleNamespace
 
-    import uvicorn
-
+    from arc.cli import server_config
     from arc.live.server import LiveAwareServer
 
     port = _free_port()
     served = settings.model_copy(update={"port": port})
     application = create_app(served, clock=clock, components=components)
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
+    config = server_config(application, served, host="127.0.0.1", lifespan="on")  # as `lifeline serve`
     server = LiveAwareServer(config)  # ends open event streams at shutdown, as `lifeline serve` does
     server.capture_signals = contextlib.nullcontext  # pytest owns the signals
     task = asyncio.create_task(server.serve())

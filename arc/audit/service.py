@@ -15,11 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arc.audit.models import ACTIONS, AuditEntry
 from arc.auth.models import User
 
+CLIENT_IP_LENGTH = 64  # the audit and log-in failure columns
+
 
 def client_ip(request: Request | None) -> str | None:
-    if request is None or request.client is None:
+    """The caller's address as the server saw it (a forwarded one only from LIFELINE_FORWARDED_ALLOW_IPS).
+    Whatever arrives is cut to the column: an odd value is still recorded and counted, never a 422."""
+    if request is None or request.client is None or not request.client.host:
         return None
-    return request.client.host
+    return "".join(ch for ch in request.client.host if ch.isprintable())[:CLIENT_IP_LENGTH] or "?"
 
 
 async def record(

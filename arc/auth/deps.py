@@ -41,7 +41,8 @@ async def current_session(request: Request, session: Session) -> AuthSession:
             raise Unauthorized("session expired; please log in again")
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
-            if not row.csrf_token or not secrets.compare_digest(sent, row.csrf_token):
+            # compared as bytes: a non-ASCII header (decoded as latin-1) is a wrong token, not a 500
+            if not row.csrf_token or not secrets.compare_digest(sent.encode(), row.csrf_token.encode()):
                 raise Forbidden("missing or wrong CSRF token", code="csrf")
         return row
     raise Unauthorized("log in first")

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arc.audit.service import client_ip, record
 from arc.auth.deps import SESSION_COOKIE, CurrentSession, SignedIn, public
-from arc.auth.passwords import verify_password
 from arc.auth.service import (
     authenticate,
+    check_current_password,
     issue_session,
     lifetime_for,
     revoke_all_for_user,
@@ -20,7 +20,7 @@ from arc.auth.service import (
     set_password,
 )
 from arc.kit.db import Session
-from arc.kit.errors import Unauthorized, Unprocessable
+from arc.kit.errors import Unprocessable
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -104,8 +104,8 @@ async def change_password(
     body: PasswordChangeIn,
 ):
     now = request.app.state.clock.now()
-    if not verify_password(user.password_hash, body.current_password):
-        raise Unauthorized("current password is wrong", code="wrong_password")
+    ip = client_ip(request) or "unknown"
+    await check_current_password(session, user, body.current_password, ip, now, request.app.state.settings)
     if body.new_password == body.current_password:
         raise Unprocessable("the new password must differ from the current one", field="new_password")
     await set_password(session, user, body.new_password, now)

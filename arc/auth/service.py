@@ -103,20 +103,18 @@ async def authenticate(
 ) -> User:
     """The user if the password is right; otherwise count the failure, COMMIT it, and raise 401/429.
 
-    The failure count is committed here because the error response rolls the request back.
+    Every failure costs one password hash and gets the same answer, whether the account is
+    unknown, deactivated, locked, SSO-only or the password wrong, so neither the answer nor its
+    timing tells which accounts exist. The count is committed here because the error response
+    rolls the request back.
     """
     await check_ip_allowance(session, client_ip, now, settings)
     user = await session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    if user is None:
-        verify_password(_DUMMY_HASH, password)
-        await _fail(session, client_ip, now)
-    if user.locked_until and user.locked_until > now:
-        await _fail(session, client_ip, now, locked=True)
-    if not user.is_active or not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
+    right = verify_password((user.password_hash if user else None) or _DUMMY_HASH, password)
+    locked = user is not None and is_locked(user, now)
+    if user is None or not user.is_active or locked or not user.password_hash or not right:
+        if user is not None and not locked:
+            count_wrong_password(user, now, settings)
         await _fail(session, client_ip, now)
     user.failed_logins = 0
     user.locked_until = None
@@ -125,11 +123,35 @@ async def authenticate(
     return user
 
 
-async def _fail(session: AsyncSession, client_ip: str, now: datetime, *, locked: bool = False):
+def count_wrong_password(user: User, now: datetime, settings: Settings) -> None:
+    """One more wrong password for this account; lock it for a while at the limit."""
+    user.failed_logins += 1
+    if user.failed_logins >= settings.login_max_failures:
+        user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+        user.failed_logins = 0
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+async def check_current_password(
+    session: AsyncSession, user: User, password: str, client_ip: str, now: datetime, settings: Settings
+) -> None:
+    """For a change of password: a wrong one counts towards the lockout like a failed log-in
+    (committed, raised as 401), and a locked account is refused whatever is sent."""
+    right = verify_password(user.password_hash or _DUMMY_HASH, password)
+    if is_locked(user, now) or not user.password_hash or not right:
+        if not is_locked(user, now):
+            count_wrong_password(user, now, settings)
+        session.add(LoginFailure(at=now, client_ip=client_ip))
+        await session.commit()
+        raise Unauthorized("current password is wrong", code="wrong_password")
+
+
+async def _fail(session: AsyncSession, client_ip: str, now: datetime):
     session.add(LoginFailure(at=now, client_ip=client_ip))
     await session.commit()
-    if locked:
-        raise Unauthorized("account locked after repeated failures; try again later", code="locked")
     raise Unauthorized("wrong username or password")
 
 

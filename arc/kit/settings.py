@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     )
     browser_session_hours: int = Field(default=12, ge=1, le=24 * 7)
     api_token_days: int = Field(default=30, ge=1, le=365)
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are "
+        "believed (e.g. 10.0.0.5); empty = none, the client address is the TCP peer",
+    )
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     login_ip_max_failures: int = Field(default=20, ge=1, le=10_000)
