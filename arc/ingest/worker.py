@@ -4,7 +4,7 @@ on message   -> backlog (or snu 6 busy when the backlog is over LIFELINE_INGEST_
 batcher      -> up to LIFELINE_INGEST_BATCH_MAX messages, waiting at most
                 LIFELINE_INGEST_BATCH_WAIT_MS for more -> Pipeline.handle (one transaction)
              -> publish each mrs, then acknowledge each message to the broker
-connection   -> reconnect with exponential backoff; resubscribe; the persistent session
+connection   -> reconnect with short capped jittered backoff (<= 1 s); resubscribe; the persistent session
                 keeps what arrived while we were away
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import signal
 import time
 from collections import Counter, deque
@@ -36,7 +37,9 @@ from devices.protocol.codes import Snu
 
 log = logging.getLogger(__name__)
 
-BACKOFF_START, BACKOFF_MAX = 0.5, 30.0
+# A life-safety receiver is back within about a second of the broker: short, capped, jittered
+# (jitter keeps several service processes from reconnecting in lock step)
+BACKOFF_START, BACKOFF_MAX = 0.1, 1.0
 STUCK_SECONDS = 3.0  # a batch in the pipeline this long (a hung database) means alarms are not getting through
 
 
@@ -109,7 +112,7 @@ class IngestWorker:
     # --- connection -------------------------------------------------------------------
 
     async def _connection_loop(self) -> None:
-        backoff = BACKOFF_START
+        backoff, last_warned = BACKOFF_START, -60.0
         topic = mrq_subscription(self.settings.mqtt_topic_root, self.settings.mqtt_shared_group)
         while not self._stopping:
             client = aiomqtt.Client(**client_options(self.settings, self._version))
@@ -125,7 +128,7 @@ class IngestWorker:
                     self.listening_since = self.clock.now()
                     self.subscribed.set()
                     log.info("ingest subscribed to %s (MQTT %s, persistent session)", topic, self._version)
-                    backoff = BACKOFF_START
+                    backoff, last_warned = BACKOFF_START, -60.0
                     async for _ in client.messages:  # returns when the connection drops
                         pass  # pragma: no cover - messages arrive through the feed, not here
             except aiomqtt.MqttError as exc:
@@ -137,12 +140,14 @@ class IngestWorker:
                     log.info("broker refused MQTT 5 (%s); using MQTT 3.1.1", exc)
                     self._version = "3.1.1"
                     continue
-                log.warning("ingest lost the broker (%s); reconnecting in %.1f s", exc, backoff)
+                if time.monotonic() - last_warned > 60:  # a long outage is a line a minute, not a flood
+                    last_warned = time.monotonic()
+                    log.warning("ingest lost the broker (%s); reconnecting every %.1f s or less", exc, BACKOFF_MAX)
             finally:
                 self.publisher.client = None
                 self.listening_since = None
                 CONNECTED.set(0)
-            await asyncio.sleep(backoff)
+            await asyncio.sleep(reconnect_delay(backoff))
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     def _received(self, _paho: object, _userdata: object, message: Any) -> None:
@@ -202,6 +207,11 @@ class IngestWorker:
             if client is not None and qos > 0:
                 with contextlib.suppress(Exception):  # a dead connection: the broker redelivers
                     paho_of(client).ack(mid, qos)
+
+
+def reconnect_delay(backoff: float) -> float:
+    """Half the step fixed, half random ("equal jitter"): never above BACKOFF_MAX."""
+    return backoff / 2 + random.uniform(0, backoff / 2)
 
 
 @asynccontextmanager
