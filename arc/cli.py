@@ -93,6 +93,56 @@ EXTRA_COMMANDS["simulate"] = ("run virtual Lifeline units over MQTT", _simulate_
 # --- end ingest / simulate ---
 
 
+# --- lifeline registry import FILE (arc/registry/importer.py) ---
+def _registry_arguments(parser: argparse.ArgumentParser) -> None:
+    action = parser.add_subparsers(dest="registry_command", required=True)
+    imp = action.add_parser("import", help="bring customers over from a .csv or .xlsx file")
+    imp.add_argument("file", help="FILE.csv or FILE.xlsx (columns: docs/registry-import.md)")
+    imp.add_argument("--dry-run", action="store_true", help="check every row; write nothing")
+    imp.add_argument("--valid-only", action="store_true", help="write the valid rows even if some are not")
+
+
+async def _run_registry(settings: Settings, args: argparse.Namespace) -> None:
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from arc.kit.crypto import DataCipher
+    from arc.kit.db import session_scope
+    from arc.kit.errors import AppError
+    from arc.registry.importer import import_customers
+    from arc.registry.referral import Actor
+    from arc.security.commands import _cli_actor, database
+
+    path = Path(args.file)
+    try:
+        content = await asyncio.to_thread(path.read_bytes)
+        async with database(settings) as maker, session_scope(maker) as session:
+            report = await import_customers(
+                session,
+                path.name,
+                content,
+                DataCipher.from_settings(settings),
+                Actor(_cli_actor()),
+                dry_run=args.dry_run,
+                valid_only=args.valid_only,
+            )
+    except (OSError, AppError) as exc:
+        print(f"lifeline: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(json.dumps(asdict(report), indent=2, default=str))
+    if report.problems and not report.written:
+        raise SystemExit(1)
+
+
+EXTRA_COMMANDS["registry"] = (
+    "customer registry: `registry import FILE.csv|xlsx`",
+    _registry_arguments,
+    _run_registry,
+)
+# --- end registry ---
+
+
 def app_components(settings: Settings) -> list:
     """Everything that runs beside the HTTP API in one service process."""
     from arc.ingest.worker import ingest_component

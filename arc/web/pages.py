@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from arc.auth.deps import public
+from arc.web.testcall import router as testcall_router
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -64,7 +65,27 @@ async def ers_page() -> HTMLResponse:
     return _html("ers")
 
 
+def _shell(name: str):
+    async def page() -> HTMLResponse:
+        return _html(name)
+
+    page.__name__ = f"{name}_page"
+    return page
+
+
+# the TEC / business-support pages (customer journey); data from /api/... as everywhere
+for _path, _name in {
+    "/customers": "customers",
+    "/referral": "referral",
+    "/customer": "customer",
+    "/reviews": "reviews",
+    "/import": "import",
+}.items():
+    router.add_api_route(_path, _shell(_name), methods=["GET"], response_class=HTMLResponse)
+
+
 def install_pages(app: FastAPI) -> None:
     """The page routes and ``/static`` (JS modules, CSS)."""
     app.include_router(router)
+    app.include_router(testcall_router, prefix="/api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
