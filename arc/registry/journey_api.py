@@ -1,6 +1,8 @@
 """Routes of the customer journey (TEC / business support): referral, review, changes, withdrawal, search.
 
-``tec`` and ``admin`` change things; operators and supervisors read. Admins see no clinical notes.
+``tec`` changes everything; operators and supervisors read. Admins (who see no customer record,
+docs/security.md) may work the connection side: the 6-week review, withdrawal, unit swaps and
+returns, peripherals and the install test call.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from arc.registry.referral import Actor, create_referral
 from arc.registry.search import search_customers
 
 router = APIRouter(tags=["customer journey"])
-EDITORS = ("tec", "admin")
-CLINICAL_ROLES = ("operator", "supervisor", "tec")
+EDITORS = ("tec", "admin")  # the connection side
 Editor = Annotated[User, Depends(require_roles(*EDITORS))]
+CustomerEditor = Annotated[User, Depends(require_roles("tec"))]
+CustomerViewer = Annotated[User, Depends(require_roles("operator", "supervisor", "tec"))]
 Reader = Annotated[User, Depends(require_roles("operator", "supervisor", "tec", "admin"))]
 
 
@@ -36,7 +39,7 @@ def _actor(user: User, request: Request) -> Actor:
 
 
 @router.post("/referrals", status_code=status.HTTP_201_CREATED, response_model=js.ReferralOut)
-async def create(request: Request, session: Session, user: Editor, body: js.ReferralIn):
+async def create(request: Request, session: Session, user: CustomerEditor, body: js.ReferralIn):
     """Customer, responders, key safe, unit, peripherals and connection in one transaction."""
     conn = await create_referral(session, body, request.app.state.data_cipher, _actor(user, request))
     return js.ReferralOut(customer_id=conn.customer_id, connection_id=conn.id, unit_id=conn.unit_id)
@@ -46,7 +49,7 @@ async def create(request: Request, session: Session, user: Editor, body: js.Refe
 async def search(
     request: Request,
     session: Session,
-    user: Reader,
+    user: CustomerViewer,
     q: Annotated[str, Query(min_length=1, max_length=100)],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ):
@@ -65,14 +68,8 @@ async def search(
 
 
 @router.get("/customers/{customer_id}/overview", response_model=js.CustomerView)
-async def customer_page(request: Request, session: Session, user: Reader, customer_id: int):
-    view = await overview.customer_view(
-        session,
-        customer_id,
-        _today(request),
-        clinical=user.has_role(*CLINICAL_ROLES),
-        may_edit=user.has_role(*EDITORS),
-    )
+async def customer_page(request: Request, session: Session, user: CustomerViewer, customer_id: int):
+    view = await overview.customer_view(session, customer_id, _today(request), may_edit=user.has_role("tec"))
     await record_customer(session, request, user, "view", customer_id, via="overview")
     return view
 
@@ -148,40 +145,42 @@ async def remove_peripheral(
 
 @router.put("/customers/{customer_id}/responders/order", response_model=list[schemas.ResponderOut])
 async def reorder(
-    request: Request, session: Session, user: Editor, customer_id: int, body: js.ResponderOrder
+    request: Request, session: Session, user: CustomerEditor, customer_id: int, body: js.ResponderOrder
 ):
     return await changes.reorder_responders(session, customer_id, body, _actor(user, request))
 
 
 @router.delete("/responders/{responder_id}", status_code=204)
-async def remove_responder(request: Request, session: Session, user: Editor, responder_id: int):
+async def remove_responder(request: Request, session: Session, user: CustomerEditor, responder_id: int):
     await changes.remove_responder(session, responder_id, _actor(user, request))
 
 
 @router.post("/customers/{customer_id}/absences", status_code=201, response_model=js.AbsenceOut)
-async def add_absence(request: Request, session: Session, user: Editor, customer_id: int, body: js.AbsenceIn):
+async def add_absence(
+    request: Request, session: Session, user: CustomerEditor, customer_id: int, body: js.AbsenceIn
+):
     return await changes.add_absence(session, customer_id, body, _actor(user, request))
 
 
 @router.patch("/absences/{absence_id}", response_model=js.AbsenceOut)
-async def end_absence(request: Request, session: Session, user: Editor, absence_id: int, body: js.AbsenceEnd):
+async def end_absence(
+    request: Request, session: Session, user: CustomerEditor, absence_id: int, body: js.AbsenceEnd
+):
     return await changes.end_absence(session, absence_id, body, _actor(user, request))
 
 
 @router.post("/customers/{customer_id}/move", response_model=schemas.CustomerOut)
-async def move_house(request: Request, session: Session, user: Editor, customer_id: int, body: js.MoveIn):
-    customer = await changes.move_house(session, customer_id, body, _actor(user, request))
-    out = schemas.CustomerOut.model_validate(customer)
-    if not user.has_role(*CLINICAL_ROLES):
-        out = out.model_copy(update=dict.fromkeys(overview.CLINICAL))
-    return out
+async def move_house(
+    request: Request, session: Session, user: CustomerEditor, customer_id: int, body: js.MoveIn
+):
+    return await changes.move_house(session, customer_id, body, _actor(user, request))
 
 
 @router.post("/registry/import", response_model=ImportReport)
 async def import_file(
     request: Request,
     session: Session,
-    user: Editor,
+    user: CustomerEditor,
     file: Annotated[UploadFile, File(description=".csv or .xlsx, one customer a row")],
     dry_run: bool = True,
     valid_only: Annotated[bool, Query(description="write the valid rows even if some are not")] = False,

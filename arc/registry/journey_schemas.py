@@ -173,7 +173,7 @@ class TimelineItem(BaseModel):
 
 
 class CustomerView(BaseModel):
-    """The customer page: everything about one person (clinical notes only for clinical roles)."""
+    """The customer page: everything about one person."""
 
     customer: CustomerOut
     connections: list[ConnectionView]

@@ -24,7 +24,6 @@ from arc.registry.models import Absence, Connection, Customer, Responder
 from arc.registry.units import Peripheral, Unit
 from devices.protocol.codes import device_type_name
 
-CLINICAL = ("risk_notes", "medical_notes")
 REASONS = {
     "death": "death",
     "residential_care": "moved to residential care",
@@ -128,13 +127,11 @@ async def _connection_view(session: AsyncSession, conn: Connection) -> Connectio
 
 
 async def customer_view(
-    session: AsyncSession, customer_id: int, today: date, *, clinical: bool, may_edit: bool
+    session: AsyncSession, customer_id: int, today: date, *, may_edit: bool
 ) -> CustomerView:
     customer = await get_or_404(session, Customer, customer_id, what="customer")
     out = schemas.CustomerOut.model_validate(customer)
     out.has_key_safe_info = bool(customer.key_safe_ciphertext)
-    if not clinical:
-        out = out.model_copy(update=dict.fromkeys(CLINICAL))
     conns = await session.scalars(
         select(Connection).where(Connection.customer_id == customer_id).order_by(Connection.id.desc())
     )

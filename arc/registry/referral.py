@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.audit.service import record
@@ -123,6 +123,8 @@ async def create_referral(
             )
         )
     unit = await free_unit(session, data.unit, "unit.cid") if data.unit else None
+    if unit is not None:  # a unit back from stock is paired afresh with this home's peripherals
+        await session.execute(delete(Peripheral).where(Peripheral.unit_id == unit.id))
     for i, peripheral in enumerate(data.peripherals):
         await pair_peripheral(session, unit, peripheral, f"peripherals.{i}.did")
     connection = Connection(
