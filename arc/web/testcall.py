@@ -13,14 +13,13 @@ from sqlalchemy import select
 
 from arc.alarms.models import Alarm
 from arc.auth.deps import require_roles
+from arc.ingest.models import InboxMessage
 from arc.kit.db import Session
 from arc.kit.errors import Conflict
 from arc.registry.crud import get_or_404
 from arc.registry.models import Connection
 from arc.registry.units import Unit
 from devices.protocol.codes import device_type_name, status_name
-
-from arc.ingest.models import InboxMessage
 
 router = APIRouter(tags=["customer journey"], dependencies=[Depends(require_roles("tec", "admin"))])
 
