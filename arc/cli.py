@@ -19,12 +19,14 @@ from arc.live.server import LiveAwareServer
 from arc.observability import configure_logging
 from arc.runtime import resolved_services
 from arc.security.commands import SECURITY_COMMANDS
+from billing.cli import COMMAND as BILLING_COMMAND
 
 log = logging.getLogger("lifeline")
 
 # Extra subcommands register themselves here: name -> (help, add_arguments, async runner)
 EXTRA_COMMANDS: dict[str, tuple] = {}
 EXTRA_COMMANDS.update(SECURITY_COMMANDS)
+EXTRA_COMMANDS["billing"] = BILLING_COMMAND
 
 
 # --- lifeline ingest / simulate (arc/ingest, simulators) ---

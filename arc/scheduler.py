@@ -178,6 +178,10 @@ async def scheduler_component(app: FastAPI) -> AsyncIterator[None]:
     """App component: take part in the leader election; the leader runs the jobs."""
     import arc.ingest.retention  # registers the inbox retention job
     import arc.supervision.sweep  # noqa: F401  (registers the no-comms sweep)
+    from billing.jobs import JOBS as BILLING_JOBS
+
+    for name, seconds, fn in BILLING_JOBS:
+        register_job(name, seconds, fn)
 
     scheduler = Scheduler(app)
     app.state.scheduler = scheduler

@@ -18,7 +18,9 @@ from tests.billing.conftest import add_connection, at, documents, lines_of
 Q2 = Quarter(2027, 2)
 
 
-async def test_a_quarter_run_invoices_each_retained_connection_once_with_gap_free_numbers(maker, billing_settings):
+async def test_a_quarter_run_invoices_each_retained_connection_once_with_gap_free_numbers(
+    maker, billing_settings
+):
     full = await add_connection(maker, date(2026, 1, 10))
     first = await add_connection(maker, date(2027, 4, 1))  # day 43 = 13 May
     await add_connection(maker, date(2027, 4, 1), retained=False, withdrawn_on=date(2027, 5, 12))
@@ -32,7 +34,10 @@ async def test_a_quarter_run_invoices_each_retained_connection_once_with_gap_fre
     by_conn = {d.connection_id: d for d in docs}
     assert by_conn[full.id].net_pence == 6500 and by_conn[full.id].reason == "quarterly"
     assert by_conn[first.id].net_pence == 3500 and by_conn[first.id].reason == "first"
-    assert (by_conn[first.id].period_start, by_conn[first.id].period_end) == (date(2027, 5, 13), date(2027, 6, 30))
+    assert (by_conn[first.id].period_start, by_conn[first.id].period_end) == (
+        date(2027, 5, 13),
+        date(2027, 6, 30),
+    )
     assert summary.invoiced_pence == 6500 * 5 + 3500
     for d in docs:
         assert d.gross_pence == d.net_pence + d.vat_pence
@@ -69,7 +74,9 @@ async def test_a_run_interrupted_after_a_batch_resumes_without_gap_or_duplicate(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        await run_quarter(maker, Q2, now=at(date(2027, 4, 1)), settings=billing_settings, progress=stop_after_first)
+        await run_quarter(
+            maker, Q2, now=at(date(2027, 4, 1)), settings=billing_settings, progress=stop_after_first
+        )
     assert len(await documents(maker)) == 3
     summary = await run_quarter(maker, Q2, now=at(date(2027, 4, 1)), settings=billing_settings)
     assert summary.resumed and summary.invoices == 5
