@@ -12,14 +12,20 @@ from arc.audit.service import record
 from arc.auth.deps import Admin
 from arc.auth.endpoints import UserOut
 from arc.auth.models import User
-from arc.auth.service import create_user, generate_password, revoke_all_for_user, set_password
+from arc.auth.service import (
+    USERNAME_PATTERN,
+    create_user,
+    generate_password,
+    revoke_all_for_user,
+    set_password,
+)
 from arc.kit.db import Session
 from arc.kit.errors import Conflict, NotFound, Unprocessable
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
 
 Role = Literal["operator", "supervisor", "ers", "tec", "finance", "admin"]
-Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@-]{2,64}$")]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=USERNAME_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -163,6 +164,21 @@ async def forget_old_failures(session: AsyncSession, now: datetime) -> int:
 # --- users -------------------------------------------------------------------
 
 
+USERNAME_PATTERN = r"^[A-Za-z0-9._@-]{2,64}$"
+
+
+def check_user_fields(username: str, full_name: str) -> None:
+    """The rules every way of making a user follows (API, `lifeline user add`, demo seed)."""
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise Unprocessable("username must be 2-64 letters, digits or . _ @ - (no spaces)", field="username")
+    if not full_name or full_name.strip() != full_name or len(full_name) > 200:
+        raise Unprocessable(
+            "full name must be 1-200 characters without surrounding spaces", field="full_name"
+        )
+    if any(not ch.isprintable() for ch in full_name):
+        raise Unprocessable("full name must not contain control characters", field="full_name")
+
+
 def check_new_password(password: str, username: str) -> None:
     problem = password_problem(password)
     if problem is None and username.lower() in password.lower():
@@ -190,6 +206,7 @@ async def create_user(
 ) -> User:
     if role not in ROLES or any(r not in ROLES for r in extra_roles or ()):
         raise Unprocessable(f"role must be one of {', '.join(ROLES)}", field="role")
+    check_user_fields(username, full_name)
     check_new_password(password, username)
     taken = await session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
     if taken is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.audit.service import record
 from arc.auth.models import ROLES
-from arc.auth.service import create_user
+from arc.auth.service import check_user_fields, create_user
 from arc.kit.clock import Clock
 from arc.kit.crypto import DataCipher
 from arc.kit.db import make_engine, make_sessionmaker, session_scope
@@ -78,12 +78,18 @@ def _user_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def user_add(settings: Settings, args: argparse.Namespace) -> dict:
+    username = args.username.strip()  # as the API does; then the same rules (arc.auth.service)
+    full_name = (args.full_name or username).strip()
+    try:
+        check_user_fields(username, full_name)
+    except AppError as exc:
+        raise CommandError(exc.detail) from None  # before the password prompt
     password = read_password()
     async with database(settings) as maker, session_scope(maker) as session:
         user = await create_user(
             session,
-            username=args.username,
-            full_name=args.full_name or args.username,
+            username=username,
+            full_name=full_name,
             role=args.role,
             password=password,
             now=Clock().now(),

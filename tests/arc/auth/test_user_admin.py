@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from arc.audit.models import AuditEntry
 from arc.auth.models import User
-from arc.security.commands import user_add
+from arc.security.commands import CommandError, user_add
 
 
 async def _login(anon_client, username, password, kind="api"):
@@ -109,6 +109,21 @@ async def test_cli_user_add_reads_the_password_from_stdin_never_argv(
     user = await session.scalar(select(User).where(User.username == "root-admin"))
     assert user.password_hash.startswith("$argon2id$")
     assert (await _login(anon_client, "root-admin", "first admin passphrase")).status_code == 200
+
+
+@pytest.mark.parametrize("username", [" op1 x", "a b<script>", "x", "name\twith-tab"])
+async def test_cli_user_add_follows_the_apis_username_rules(settings, monkeypatch, username):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("first admin passphrase\n"))
+    args = argparse.Namespace(username=username, role="admin", full_name="First Admin")
+    with pytest.raises(CommandError, match="username"):
+        await user_add(settings, args)
+
+
+async def test_cli_user_add_trims_like_the_api(settings, session, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("first admin passphrase\n"))
+    made = await user_add(settings, argparse.Namespace(username=" op1 ", role="operator", full_name=None))
+    assert made["username"] == "op1"
+    assert await session.scalar(select(User.full_name).where(User.username == "op1")) == "op1"
 
 
 def test_cli_has_no_password_option():
