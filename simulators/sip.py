@@ -71,7 +71,7 @@ class SippResult:
     answers: list[int]  # SIP status of every response the unit received, in order
     mrs: list[str]  # bodies of the MESSAGEs the ARC sent the unit, in order
     received_at: list[float] = field(default_factory=list)  # epoch seconds, per mrs
-    sent: list[tuple[float, str]] = field(default_factory=list)  # (epoch, body) per MESSAGE sent
+    sent: list[tuple[float, str]] = field(default_factory=list)  # (epoch, whole request) per MESSAGE sent
     log: str = ""
 
 
@@ -131,8 +131,12 @@ def scenario(exchanges: list[Exchange], linger_ms: int) -> str:
 _BLOCK = re.compile(r"^-{10,} (?P<stamp>.*)$", re.M)
 
 
+def body_of(message: str) -> str:
+    return message.replace("\r\n", "\n").partition("\n\n")[2].strip()
+
+
 def parse_trace(text: str) -> tuple[list[int], list[tuple[float, str]], list[tuple[float, str]]]:
-    """(response codes received, (epoch, body) of MESSAGEs received, (epoch, body) of MESSAGEs sent)."""
+    """(response codes received, (epoch, body) per MESSAGE received, (epoch, text) per MESSAGE sent)."""
     answers: list[int] = []
     received: list[tuple[float, str]] = []
     sent: list[tuple[float, str]] = []
@@ -149,8 +153,10 @@ def parse_trace(text: str) -> tuple[list[int], list[tuple[float, str]], list[tup
         if inbound and message.startswith("SIP/2.0 "):
             answers.append(int(message.split()[1]))
         elif message.startswith("MESSAGE "):
-            body = message.replace("\r\n", "\n").partition("\n\n")[2].strip()
-            (received if inbound else sent).append((epoch, body))
+            if inbound:
+                received.append((epoch, body_of(message)))
+            else:
+                sent.append((epoch, message))
     return answers, received, sent
 
 
@@ -330,21 +336,25 @@ class KamailioEdge:
 
 def options(target: tuple[str, int], *, source: str = "127.0.0.1", wait: float = 0.5) -> int | None:
     """Send one OPTIONS over UDP from ``source``; the status of the answer, None if none came."""
+    tag = uuid.uuid4().hex[:12]
+    request = (
+        f"OPTIONS sip:arc@{target[0]}:{target[1]} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {source}:0;rport;branch=z9hG4bK{tag}\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: <sip:probe@{source}>;tag={tag}\r\n"
+        f"To: <sip:arc@{target[0]}>\r\n"
+        f"Call-ID: {tag}@{source}\r\n"
+        "CSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+    return send_udp(target, request, source=source, wait=wait)
+
+
+def send_udp(target: tuple[str, int], request: str, *, source: str = "127.0.0.1", wait: float = 0.5) -> int | None:
+    """Send one raw SIP request over UDP (its Via should carry ``rport``); the answer's status."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((source, 0))
         sock.settimeout(wait)
-        port = sock.getsockname()[1]
-        tag = uuid.uuid4().hex[:12]
-        request = (
-            f"OPTIONS sip:arc@{target[0]}:{target[1]} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP {source}:{port};rport;branch=z9hG4bK{tag}\r\n"
-            "Max-Forwards: 70\r\n"
-            f"From: <sip:probe@{source}>;tag={tag}\r\n"
-            f"To: <sip:arc@{target[0]}>\r\n"
-            f"Call-ID: {tag}@{source}\r\n"
-            "CSeq: 1 OPTIONS\r\n"
-            "Content-Length: 0\r\n\r\n"
-        )
         sock.sendto(request.encode(), target)
         try:
             data, _ = sock.recvfrom(65535)
