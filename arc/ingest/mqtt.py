@@ -7,6 +7,12 @@ acknowledged (PUBACK) only after their transaction has committed, so a message t
 process received but never stored is redelivered by the broker when the session
 resumes. MQTT 5 also lets us raise the broker's in-flight window (Receive Maximum),
 which batching needs; the embedded amqtt broker speaks 3.1.1 only.
+
+A member of a *shared* subscription group is different: Mosquitto keeps handing a share of
+new messages to an offline member's session until it expires, so a dead process would hold
+alarms. Shared members therefore use LIFELINE_MQTT_SHARED_SESSION_EXPIRY_SECONDS (0: the
+session ends when the connection does); a message in flight to the dead member is not lost —
+it was never acknowledged, so the unit retransmits it and a surviving member answers.
 """
 
 from __future__ import annotations
@@ -33,13 +39,17 @@ def client_options(settings: Settings, version: str) -> dict[str, Any]:
         # each PUBACK when a cap is set; the broker's inbound QoS 1 handling needs no quota
         "max_inflight_messages": 0,
     }
+    shared = bool(settings.mqtt_shared_group)
     if version == "5":
         connect = Properties(PacketTypes.CONNECT)
-        connect.SessionExpiryInterval = settings.mqtt_session_expiry_seconds
+        connect.SessionExpiryInterval = (
+            settings.mqtt_shared_session_expiry_seconds if shared else settings.mqtt_session_expiry_seconds
+        )
         connect.ReceiveMaximum = settings.mqtt_receive_maximum
         options.update(protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=connect)
     else:
-        options.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
+        # 3.1.1 has no expiry: a persistent session of a shared member would hold its share for ever
+        options.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=shared)
     return options
 
 

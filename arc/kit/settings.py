@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         ge=60,
         description="MQTT 5 session expiry: how long the broker keeps queuing for a stopped ingest",
     )
+    mqtt_shared_session_expiry_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="MQTT 5 session expiry of a process in a shared group (LIFELINE_MQTT_SHARED_GROUP): "
+        "0 = the broker ends a dead member's session at once, so new alarms go to the survivors and "
+        "what the dead one held returns by the unit's retransmission (docs/reliability.md)",
+    )
     mqtt_receive_maximum: int = Field(
         default=2000, ge=1, le=65535, description="MQTT 5: unacknowledged messages the broker may send us"
     )

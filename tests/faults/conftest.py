@@ -70,10 +70,11 @@ class Service:
         self._seen = asyncio.Condition()
 
     async def start(self, **extra_env: str) -> Service:
+        self.env = {**self.env, **extra_env}
         self.lines = []
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "arc.cli", "ingest",
-            env={**self.env, **extra_env},
+            env=self.env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
