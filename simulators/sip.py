@@ -271,6 +271,8 @@ class KamailioEdge:
     pike_density: int = 1000
     workers: int = 2
     port: int = 0
+    tls_cert: tuple[Path, Path] | None = None  # (certificate, key): also listen for TLS
+    tls_port: int = 0
     extra: list[str] = field(default_factory=list)
     proc: asyncio.subprocess.Process | None = None
     log_path: Path | None = None
@@ -294,14 +296,26 @@ class KamailioEdge:
         if mqtt["username"]:
             defines["MQTT_USER"] = f'"{mqtt["username"]}"'
             defines["MQTT_PASSWORD"] = f'"{mqtt["password"] or ""}"'
+        if self.tls_cert:
+            certificate, key = self.tls_cert
+            shipped = (CONFIG.parent / "tls.cfg").read_text()
+            tls_cfg = run / "tls.cfg"
+            tls_cfg.write_text(
+                shipped.replace("/etc/kamailio/certs/server.pem", str(certificate)).replace(
+                    "/etc/kamailio/certs/server.key", str(key)
+                )
+            )
+            defines.update({"SIPS_PORT": str(self.tls_port), "TLS_CONFIG": f'"{tls_cfg}"', "WITH_TLS": ""})
         args = ["kamailio", "-DD", "-E", "-f", str(CONFIG), "-m", "64", "-M", "8"]
         args += ["-Y", str(run), "-P", str(run / "kamailio.pid"), "-w", str(run)]
         for name, value in defines.items():
-            args += ["-A", f"{name}={value}"]
+            args += ["-A", f"{name}={value}" if value else name]
         return args + self.extra
 
     async def start(self, within: float = 20.0) -> KamailioEdge:
         self.port = self.port or free_port()
+        if self.tls_cert:
+            self.tls_port = self.tls_port or free_port()
         args = self.command()
         assert self.log_path is not None
         log = self.log_path.open("wb")
@@ -350,7 +364,9 @@ def options(target: tuple[str, int], *, source: str = "127.0.0.1", wait: float =
     return send_udp(target, request, source=source, wait=wait)
 
 
-def send_udp(target: tuple[str, int], request: str, *, source: str = "127.0.0.1", wait: float = 0.5) -> int | None:
+def send_udp(
+    target: tuple[str, int], request: str, *, source: str = "127.0.0.1", wait: float = 0.5
+) -> int | None:
     """Send one raw SIP request over UDP (its Via should carry ``rport``); the answer's status."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((source, 0))

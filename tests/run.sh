@@ -25,7 +25,8 @@ fi
 sip_tools_ok() {
     command -v kamailio >/dev/null 2>&1 && command -v sipp >/dev/null 2>&1 \
         && [ -n "$(ls /usr/lib/*/kamailio/modules/mqtt.so /usr/lib/kamailio/modules/mqtt.so 2>/dev/null)" ] \
-        && [ -n "$(ls /usr/lib/*/kamailio/modules/db_postgres.so 2>/dev/null)" ]
+        && [ -n "$(ls /usr/lib/*/kamailio/modules/db_postgres.so 2>/dev/null)" ] \
+        && [ -n "$(ls /usr/lib/*/kamailio/modules/tls.so 2>/dev/null)" ]
 }
 if ! sip_tools_ok; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

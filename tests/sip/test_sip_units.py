@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 
+import pytest
 from sqlalchemy import func, select
 
 from arc.ingest.models import InboxMessage, RejectedMessage
@@ -26,9 +27,12 @@ async def stored(session, cid: str) -> int:
     return await session.scalar(select(func.count()).select_from(InboxMessage).where(InboxMessage.cid == cid))
 
 
-async def test_heartbeat_over_sip_is_answered_snu_0_in_a_message_to_the_unit(provisioned, sip_unit, session):
+@pytest.mark.parametrize("transport", ["u1", "t1"], ids=["udp", "tcp"])
+async def test_heartbeat_over_sip_is_answered_snu_0_in_a_message_to_the_unit(
+    provisioned, sip_unit, session, transport
+):
     unit, password = await provisioned()
-    result = await sip_unit(unit.cid, password).run(
+    result = await sip_unit(unit.cid, password, transport=transport).run(
         [Exchange(mrq("HB1", unit.cid, dty="1", mty="PI", stc="9"))], expect_mrs=1
     )
     assert result.returncode == 0, result.log
