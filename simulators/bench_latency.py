@@ -85,8 +85,11 @@ def _mqtt_client(url: str, name: str) -> aiomqtt.Client:
 
 
 @contextlib.asynccontextmanager
-async def scratch_service(args):
-    """A scratch database, the units and an operator token, and ``lifeline serve`` on a free port."""
+async def scratch_service(args, prepare=None):
+    """A scratch database, the units and an operator token, and ``lifeline serve`` on a free port.
+
+    ``prepare(session, database_url)``, if given, is awaited in the set-up transaction (after the
+    units are flushed), e.g. to give them SIP credentials."""
     import asyncpg
 
     from arc import migrate
@@ -114,6 +117,8 @@ async def scratch_service(args):
             s.add(user)
             await s.flush()
             token, _ = await issue_session(s, user, "api", Clock().now())
+            if prepare is not None:
+                await prepare(s, db_url)
             await s.commit()
         await engine.dispose()
         env = {

@@ -107,6 +107,7 @@ Content-Length: 0
 
 
 def scenario(exchanges: list[Exchange], linger_ms: int) -> str:
+    """The unit's side (bodies may use [fieldN] of an -inf file: sipp 3.6 takes no injected credentials)."""
     parts = ['<?xml version="1.0" encoding="ISO-8859-1" ?>', '<scenario name="lifeline SCAIP unit">']
     cseq = 1
     for ex in exchanges:
