@@ -12,6 +12,7 @@ from arc.alarms.endpoints import router as alarms_router
 from arc.audit.endpoints import router as audit_router
 from arc.auth.admin import router as users_router
 from arc.auth.endpoints import router as auth_router
+from arc.auth.grants import router as grants_router
 from arc.auth.oidc import router as oidc_router
 from arc.dispatch.endpoints import router as dispatch_router
 from arc.history.endpoints import router as kpi_router
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(registry_router, prefix="/api")
     app.include_router(audit_router, prefix="/api")
     app.include_router(users_router, prefix="/api")
+    app.include_router(grants_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
     app.include_router(alarms_router, prefix="/api")
     app.include_router(dispatch_router, prefix="/api")

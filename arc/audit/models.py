@@ -26,6 +26,8 @@ ACTIONS = (
     "provision",
     "revoke",
     "rotate",
+    "grant",  # a role that sees clinical data given to someone (arc/auth/grants.py)
+    "acknowledge",  # another admin checked such a grant
 )
 
 

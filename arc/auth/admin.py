@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from arc.audit.service import record
 from arc.auth.deps import Admin
 from arc.auth.endpoints import UserOut
+from arc.auth.grants import flag_clinical_grant
 from arc.auth.models import User
 from arc.auth.service import (
     USERNAME_PATTERN,
@@ -20,7 +21,7 @@ from arc.auth.service import (
     set_password,
 )
 from arc.kit.db import Session
-from arc.kit.errors import Conflict, NotFound, Unprocessable
+from arc.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
 
@@ -116,6 +117,7 @@ async def add_user(request: Request, session: Session, admin: Admin, body: UserC
         request=request,
         detail={"role": user.role, "extra_roles": user.extra_roles},
     )
+    await flag_clinical_grant(session, admin, user, frozenset(), request)
     return CreatedOut(user=_out(user, now), temporary_password=None if body.password else password)
 
 
@@ -126,7 +128,10 @@ async def update_user(request: Request, session: Session, admin: Admin, user_id:
     sent = body.model_dump(exclude_unset=True)
     if any(sent.get(k, 1) is None for k in ("full_name", "role", "is_active")):
         raise Unprocessable("full_name, role and is_active cannot be empty")
+    if user.id == admin.id and {"role", "extra_roles"} & sent.keys():
+        raise Forbidden("no one changes their own roles; ask another admin", code="own_roles")
     was_admin = user.is_active and user.has_role("admin")
+    roles_before = user.roles
     for field, value in sent.items():
         setattr(user, field, value)
     if "extra_roles" in sent or "role" in sent:
@@ -150,6 +155,7 @@ async def update_user(request: Request, session: Session, admin: Admin, user_id:
         request=request,
         detail={"fields": sorted(sent), "role": user.role, "extra_roles": user.extra_roles},
     )
+    await flag_clinical_grant(session, admin, user, roles_before, request)
     return _out(user, now)
 
 

@@ -11,7 +11,7 @@ Every look, and every refused attempt, is written to the audit log.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["key-safe"])
 Handler = Annotated[User, Depends(require_roles("operator", "supervisor"))]
 HANDLING = ("accepted", "in_progress", "dispatched", "on_scene")
+# why a supervisor without an open alarm may look, and how much they must say (issue 11, item 6)
+PURPOSES = ("responder_locked_out", "emergency_services_entry", "code_check", "incident_review")
+Purpose = Literal[PURPOSES]
+REASON_MIN_LENGTH = 15
 
 
 class KeySafeOut(BaseModel):
@@ -72,15 +76,20 @@ async def get_key_safe(
     user: Handler,
     customer_id: int,
     reason: Annotated[
-        str | None, Query(max_length=500, description="required of a supervisor without an open alarm")
+        str | None,
+        Query(
+            max_length=500,
+            description=f"required of a supervisor without an open alarm: at least {REASON_MIN_LENGTH} characters",
+        ),
     ] = None,
+    purpose: Annotated[Purpose | None, Query(description="required with a reason: why you need it")] = None,
 ):
     customer = await get_or_404(session, Customer, customer_id, what="customer")
     alarm_id = await open_alarm_held_by(session, user.id, customer_id)
     reason = (reason or "").strip() or None
     if alarm_id is not None:
         basis = "open_alarm"
-    elif user.has_role("supervisor") and reason:
+    elif user.has_role("supervisor") and reason and len(reason) >= REASON_MIN_LENGTH and purpose:
         basis = "supervisor_reason"
     else:
         refusal = "supervisor_needs_reason" if user.has_role("supervisor") else "no_open_alarm"
@@ -93,12 +102,19 @@ async def get_key_safe(
             customer_id=customer_id,
             request=request,
             reason=reason,
-            detail={"refused": refusal},
+            detail={"refused": refusal, **({"purpose": purpose} if purpose else {})},
         )
         await session.commit()  # the refused attempt is kept although the request fails
         if refusal == "supervisor_needs_reason":
+            if reason and len(reason) >= REASON_MIN_LENGTH:
+                raise Unprocessable(
+                    f"choose why you need key-safe information without an open alarm: {', '.join(PURPOSES)}",
+                    field="purpose",
+                )
             raise Unprocessable(
-                "give a reason to see key-safe information without an open alarm", field="reason"
+                f"give a reason of at least {REASON_MIN_LENGTH} characters to see key-safe information "
+                "without an open alarm",
+                field="reason",
             )
         raise Forbidden(
             "key-safe information is shown only while you handle an open alarm for this customer",
@@ -113,7 +129,11 @@ async def get_key_safe(
         customer_id=customer_id,
         request=request,
         reason=reason,
-        detail={"basis": basis, "alarm_id": alarm_id},
+        detail={
+            "basis": basis,
+            "alarm_id": alarm_id,
+            **({"purpose": purpose} if basis == "supervisor_reason" else {}),
+        },
     )
     try:
         plaintext = read_key_safe(customer, request.app.state.data_cipher)

@@ -32,7 +32,9 @@ async def test_admin_creates_a_user_with_a_password_shown_once(client_as, anon_c
     assert (await _login(anon_client, "nina", password)).status_code == 200
     listed = (await admin.get("/api/admin/users")).json()
     assert "temporary_password" not in str(listed) and "password_hash" not in str(listed)
-    audit = await session.scalar(select(AuditEntry).where(AuditEntry.object_type == "user"))
+    audit = await session.scalar(
+        select(AuditEntry).where(AuditEntry.object_type == "user", AuditEntry.action == "create")
+    )
     assert (audit.action, audit.actor_user_id, audit.detail["role"]) == ("create", admin.user.id, "operator")
 
 
@@ -73,9 +75,41 @@ async def test_the_last_admin_cannot_remove_themselves(client_as):
     admin = await client_as("admin")
     refused = await admin.patch(f"/api/admin/users/{admin.user.id}", json={"is_active": False})
     assert refused.status_code == 409 and refused.json()["error"] == "last_admin"
-    assert (await admin.patch(f"/api/admin/users/{admin.user.id}", json={"role": "tec"})).status_code == 409
-    await client_as("admin")  # a second admin
-    assert (await admin.patch(f"/api/admin/users/{admin.user.id}", json={"role": "tec"})).status_code == 200
+    second = await client_as("admin")
+    assert (await second.patch(f"/api/admin/users/{admin.user.id}", json={"role": "tec"})).status_code == 200
+    assert (await admin.get("/auth/me")).status_code == 401  # demoted by the other admin: signed out
+
+
+async def test_no_one_changes_their_own_roles(client_as):
+    admin = await client_as("admin")
+    await client_as("admin")  # not the last admin: the refusal is about whose account it is
+    for change in ({"extra_roles": ["supervisor"]}, {"role": "supervisor"}):
+        refused = await admin.patch(f"/api/admin/users/{admin.user.id}", json=change)
+        assert refused.status_code == 403 and refused.json()["error"] == "own_roles", refused.text
+    assert (await admin.get("/auth/me")).json()["user"]["extra_roles"] == []
+
+
+async def test_a_clinical_grant_is_flagged_until_another_admin_acknowledges_it(client_as, session):
+    ann, bob = await client_as("admin"), await client_as("admin")
+    finance = await client_as("finance")
+    await ann.patch(f"/api/admin/users/{bob.user.id}", json={"extra_roles": ["supervisor"]})
+    await ann.patch(f"/api/admin/users/{finance.user.id}", json={"full_name": "Fin Ance"})  # no grant
+    flagged = (await ann.get("/api/admin/grants")).json()
+    assert [(g["user_id"], g["granted"], g["granted_by_id"], g["holds_admin"]) for g in flagged] == [
+        (bob.user.id, ["supervisor"], ann.user.id, True)
+    ]
+    grant = flagged[0]["id"]
+    assert (await ann.post(f"/api/admin/grants/{grant}/acknowledge")).json()["error"] == "own_grant"
+    carl = await client_as("admin")
+    assert (await carl.post(f"/api/admin/grants/{grant}/acknowledge")).status_code == 200
+    assert (await carl.get("/api/admin/grants")).json() == []
+    assert (await carl.post(f"/api/admin/grants/{grant}/acknowledge")).status_code == 409
+    created = await carl.post(
+        "/api/admin/users", json={"username": "newsup", "full_name": "New Sup", "role": "supervisor"}
+    )
+    assert [g["user_id"] for g in (await ann.get("/api/admin/grants")).json()] == [
+        created.json()["user"]["id"]
+    ]
 
 
 async def test_reset_password_replaces_it_lifts_the_lock_and_signs_out(client_as, anon_client, session):

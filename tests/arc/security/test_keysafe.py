@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, text
 
 from arc.alarms.models import Alarm
@@ -101,7 +102,9 @@ async def test_supervisor_needs_a_reason_and_the_reason_is_audited(client, sessi
     url = f"/api/customers/{customer_id}/key-safe"
     no_reason = await client.get(url)
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
-    shown = await client.get(url, params={"reason": "ERS crew locked out, customer on floor"})
+    shown = await client.get(
+        url, params={"reason": "ERS crew locked out, customer on floor", "purpose": "responder_locked_out"}
+    )
     assert shown.status_code == 200 and shown.json()["basis"] == "supervisor_reason"
 
     rows = (
@@ -114,6 +117,7 @@ async def test_supervisor_needs_a_reason_and_the_reason_is_audited(client, sessi
         ("view", None),
     ]
     assert rows[1].reason == "ERS crew locked out, customer on floor"
+    assert rows[1].detail["purpose"] == "responder_locked_out"
     assert rows[1].actor_user_id == client.user.id and rows[1].customer_id == customer_id
 
 
@@ -149,7 +153,7 @@ async def test_key_safe_can_be_replaced_and_cleared(client, session):
     customer_id = await _customer_with_code(client)
     url = f"/api/customers/{customer_id}/key-safe"
     assert (await client.put(url, json={"key_safe_info": "New code 9876"})).status_code == 204
-    shown = await client.get(url, params={"reason": "checking the new code"})
+    shown = await client.get(url, params={"reason": "checking the new code", "purpose": "code_check"})
     assert shown.json()["key_safe_info"] == "New code 9876"
     assert (await client.put(url, json={"key_safe_info": None})).status_code == 204
     assert (await client.get(f"/api/customers/{customer_id}")).json()["has_key_safe_info"] is False
@@ -165,6 +169,23 @@ async def test_a_ciphertext_copied_to_another_customer_does_not_decrypt(client, 
         {"a": first, "b": second},
     )
     await session.commit()
-    moved = await client.get(f"/api/customers/{second}/key-safe", params={"reason": "test"})
+    moved = await client.get(
+        f"/api/customers/{second}/key-safe",
+        params={"reason": "testing a moved ciphertext", "purpose": "code_check"},
+    )
     assert moved.status_code == 409 and moved.json()["error"] == "undecryptable"
     assert "4321" not in moved.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"reason": "x", "purpose": "code_check"}, "reason"),  # a one-character reason is not a reason
+        ({"reason": "a b c d e f g h"}, "purpose"),  # and it is one of the listed purposes
+        ({"reason": "checking the new code", "purpose": "curiosity"}, "purpose"),
+    ],
+)
+async def test_a_supervisors_reason_is_long_enough_and_names_a_purpose(client, params, field):
+    customer_id = await _customer_with_code(client)
+    refused = await client.get(f"/api/customers/{customer_id}/key-safe", params=params)
+    assert refused.status_code == 422 and field in str(refused.json()), refused.text
