@@ -19,6 +19,6 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER lifeline
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status == 200 else 1)"
+    CMD python -c "import os,ssl,sys,urllib.request; tls=bool(os.environ.get('LIFELINE_TLS_CERTFILE')); url=('https' if tls else 'http')+'://127.0.0.1:8080/healthz'; sys.exit(0 if urllib.request.urlopen(url, timeout=2, context=ssl._create_unverified_context() if tls else None).status == 200 else 1)"
 # migrations run once per deploy: `docker compose run --rm app lifeline migrate`
 CMD ["lifeline", "serve"]

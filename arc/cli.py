@@ -169,6 +169,10 @@ def server_config(app, settings: Settings, **overrides) -> uvicorn.Config:
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or "",
     )
+    if (
+        settings.tls_certfile is not None
+    ):  # HTTPS on the same port (docker-compose.yml, deploy/make-test-ca.sh)
+        options.update(ssl_certfile=str(settings.tls_certfile), ssl_keyfile=str(settings.tls_keyfile))
     options.update(overrides)
     return uvicorn.Config(app, **options)
 

@@ -19,11 +19,11 @@ for name in "${names[@]:1}"; do san="$san,DNS:$name"; done
 san="$san,IP:127.0.0.1"
 
 if [ ! -f "$out/ca.key" ]; then
-  openssl req -x509 -newkey rsa:3072 -sha256 -days 825 -nodes \
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 -days 825 -nodes \
     -keyout "$out/ca.key" -out "$out/ca.crt" -subj "/CN=Lifeline ARC test CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 fi
-openssl req -newkey rsa:3072 -sha256 -nodes -keyout "$out/server.key" -out "$out/server.csr" \
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 -nodes -keyout "$out/server.key" -out "$out/server.csr" \
   -subj "/CN=${names[0]}" 2>/dev/null
 printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$san" > "$out/server.ext"
 openssl x509 -req -in "$out/server.csr" -CA "$out/ca.crt" -CAkey "$out/ca.key" -CAcreateserial \

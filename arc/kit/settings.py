@@ -148,6 +148,10 @@ class Settings(BaseSettings):
     )
     browser_session_hours: int = Field(default=12, ge=1, le=24 * 7)
     api_token_days: int = Field(default=30, ge=1, le=365)
+    tls_certfile: Path | None = Field(
+        default=None, description="serve HTTPS with this certificate (PEM, chain first); with tls_keyfile"
+    )
+    tls_keyfile: Path | None = Field(default=None, description="the certificate's private key (PEM)")
     forwarded_allow_ips: str = Field(
         default="",
         description="comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are "
@@ -247,6 +251,12 @@ class Settings(BaseSettings):
                 self.secret_key.get_secret_value().encode(), b"lifeline mqtt ingest client id", hashlib.sha256
             ).hexdigest()
             self.mqtt_client_id = f"arc-ingest-{digest[:24]}"
+        return self
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("LIFELINE_TLS_CERTFILE and LIFELINE_TLS_KEYFILE go together")
         return self
 
     @model_validator(mode="after")
