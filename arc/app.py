@@ -9,13 +9,16 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import FastAPI
 
 from arc.alarms.endpoints import router as alarms_router
-from arc.audit.endpoints import router as audit_router
 from arc.auth.admin import router as users_router
+from arc.auth.audit_search import router as audit_router
 from arc.auth.endpoints import router as auth_router
 from arc.auth.grants import router as grants_router
 from arc.auth.oidc import router as oidc_router
+from arc.card import router as card_router
 from arc.dispatch.endpoints import router as dispatch_router
+from arc.flows import wire_flows
 from arc.history.endpoints import router as kpi_router
+from arc.ingest.status import router as intake_status_router
 from arc.kit.clock import Clock
 from arc.kit.cors import install_cors
 from arc.kit.crypto import DataCipher
@@ -69,6 +72,7 @@ def create_app(
     app.state.mqtt = None  # the ingest's publisher when it runs (arc/ingest/worker.py)
     app.state.data_cipher = DataCipher.from_settings(settings)
     install_redaction()
+    wire_flows()
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
     # outermost last: headers on every answer (413s included), then CORS, then the size limit
@@ -83,7 +87,9 @@ def create_app(
     app.include_router(users_router, prefix="/api")
     app.include_router(grants_router, prefix="/api")
     app.include_router(live_router, prefix="/api")
+    app.include_router(intake_status_router, prefix="/api")
     app.include_router(alarms_router, prefix="/api")
+    app.include_router(card_router, prefix="/api")  # after /alarms/queue
     app.include_router(dispatch_router, prefix="/api")
     app.include_router(kpi_router, prefix="/api")
     install_pages(app)

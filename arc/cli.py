@@ -14,11 +14,11 @@ import uvicorn
 
 from arc import migrate
 from arc.app import create_app
+from arc.commands import SECURITY_COMMANDS
 from arc.kit.settings import Settings, get_settings
 from arc.live.server import LiveAwareServer
 from arc.observability import configure_logging
 from arc.runtime import resolved_services
-from arc.security.commands import SECURITY_COMMANDS
 from billing.cli import COMMAND as BILLING_COMMAND
 
 log = logging.getLogger("lifeline")
@@ -109,12 +109,12 @@ async def _run_registry(settings: Settings, args: argparse.Namespace) -> None:
     from dataclasses import asdict
     from pathlib import Path
 
+    from arc.commands import _cli_actor, database
     from arc.kit.crypto import DataCipher
     from arc.kit.db import session_scope
     from arc.kit.errors import AppError
     from arc.registry.importer import import_customers
     from arc.registry.referral import Actor
-    from arc.security.commands import _cli_actor, database
 
     path = Path(args.file)
     try:
@@ -148,8 +148,8 @@ EXTRA_COMMANDS["registry"] = (
 def app_components(settings: Settings) -> list:
     """Everything that runs beside the HTTP API in one service process."""
     from arc.ingest.worker import ingest_component
+    from arc.jobs import scheduler_component
     from arc.live.stream import live_stream
-    from arc.scheduler import scheduler_component
 
     return [live_stream, ingest_component, scheduler_component]
 

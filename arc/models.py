@@ -1,5 +1,6 @@
 """Every table of devices, arc and billing, imported in one place (Alembic, tests)."""
 
+from arc.alarms.events import LiveEvent
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.alarms.outcomes import OutcomeCode
 from arc.alarms.scripts import CallScript
@@ -8,7 +9,6 @@ from arc.auth.models import LoginFailure, User
 from arc.dispatch.models import DeliveryAttempt, ResponseTask
 from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.kit.model import Base
-from arc.live.models import LiveEvent
 from arc.registry.models import Absence, Connection, Customer, Responder, UnitAssignment
 from arc.registry.sip import UnitSipCredential
 from arc.registry.units import Peripheral, Unit

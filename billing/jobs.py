@@ -1,6 +1,6 @@
 """Billing's scheduled work, run by the scheduler leader only (one process).
 
-``JOBS`` is what the composition layer registers: ``(name, seconds, async fn(app))``. The daily
+``daily_job`` is listed in the composition layer's job list (``arc/jobs.py``). The daily
 job runs hourly and is idempotent, so a missed hour or a restart costs nothing: it invoices the
 current quarter for every connection not yet invoiced (the quarter-start run, and first invoices
 as trials end and reviews are recorded), catches up the previous quarter (a late review bills
@@ -39,4 +39,3 @@ async def daily_job(app) -> None:
     await daily(app.state.sessionmaker, settings, app.state.clock.now())
 
 
-JOBS = [("billing_daily", 3600, daily_job)]

@@ -1,20 +1,21 @@
-"""Alarm-handling API: queue, card, accept, notes, dispatch, close; outcome codes and call scripts."""
+"""Alarm-handling API: queue, accept, notes, close, the key safe; outcome codes and call scripts.
+
+The card (``arc/card.py``) and dispatching (``arc/dispatch/endpoints.py``) live above alarms."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from arc.alarms import card, outcomes, scripts, service
+from arc.alarms import outcomes, scripts, service
+from arc.alarms.keysafe import router as keysafe_router
 from arc.auth.deps import Operator, Supervisor, require_roles
-from arc.dispatch import service as dispatch_service
-from arc.dispatch.notifier import app_notifier
-from arc.dispatch.views import one_task_view
 from arc.kit.db import Session
 
 router = APIRouter(tags=["alarms"])
+router.include_router(keysafe_router)
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -27,17 +28,6 @@ class Input(BaseModel):
 
 class NoteIn(Input):
     text: NoteText
-
-
-class DispatchIn(Input):
-    kind: Literal["responder", "ers", "emergency"]
-    responder_id: int | None = Field(default=None, ge=1)
-    ers_user_id: int | None = Field(default=None, ge=1)
-    service: Literal["ambulance", "fire", "police"] | None = None
-    reference: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
-    ) = None
-    note: NoteText | None = None
 
 
 class CloseIn(Input):
@@ -70,25 +60,12 @@ def _now(request: Request):
     return request.app.state.clock.now()
 
 
-def dispatch_context(request: Request) -> dispatch_service.DispatchContext:
-    state = request.app.state
-    return dispatch_service.DispatchContext(
-        settings=state.settings, notifier=app_notifier(request.app), clock=state.clock
-    )
-
-
 # --- alarms ----------------------------------------------------------------
 
 
 @router.get("/alarms/queue", summary="Open alarms, most urgent first")
 async def alarm_queue(session: Session, _: Operator) -> dict:
     return {"items": await service.queue(session)}
-
-
-@router.get("/alarms/{alarm_id}", summary="The alarm card")
-async def alarm_card(request: Request, session: Session, user: Operator, alarm_id: int) -> dict:
-    zone = request.app.state.settings.zone
-    return await card.build_card(session, alarm_id, user, _now(request), zone, request=request)
 
 
 @router.post("/alarms/{alarm_id}/accept", summary="Take the alarm (exactly one operator wins)")
@@ -102,16 +79,6 @@ async def accept_alarm(request: Request, session: Session, user: Operator, alarm
 async def add_note(request: Request, session: Session, user: Operator, alarm_id: int, body: NoteIn) -> dict:
     event = await service.add_note(session, alarm_id, user, body.text, _now(request))
     return service.event_view(event)
-
-
-@router.post("/alarms/{alarm_id}/dispatch", status_code=status.HTTP_201_CREATED, summary="Send a responder")
-async def dispatch(
-    request: Request, session: Session, user: Operator, alarm_id: int, body: DispatchIn
-) -> dict:
-    task = await dispatch_service.dispatch(
-        session, alarm_id, user, body, dispatch_context(request), _now(request)
-    )
-    return await one_task_view(session, task)
 
 
 @router.post("/alarms/{alarm_id}/close", summary="Close with an outcome")

@@ -1,12 +1,14 @@
 """Alarms raised by units and by supervision: open a new one or attach to the unit's open one.
 
-Every change appends an ``AlarmEvent`` (actor ``unit`` or ``system``) and emits a
-live event (``alarm.opened`` / ``alarm.updated`` / ``alarm.closed``) whose payload
-is the alarm summary. Callers flush and commit; nothing here commits.
+The decisions live here (which alarm an activation joins, its rank and title); every write
+goes through ``arc/alarms/write.py``. When a second device (or a second status) joins an open
+alarm, its log says which device and what it reported, and the alarm takes the category, rank
+and title of its most urgent activation ("Smoke detector + pendant"). Nothing here commits.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,15 +16,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.alarms.models import Alarm, AlarmEvent
-from arc.alarms.priority import classify
-from arc.alarms.views import alarm_summary
-from arc.auth.models import User
-from arc.live.events import emit
-from arc.registry.models import Connection, Customer
-from arc.registry.units import Peripheral
+from arc.alarms import write
+from arc.alarms.models import Alarm
+from arc.alarms.priority import PERSONAL, Classification, classify
+from arc.registry.models import Connection
+from arc.registry.units import Peripheral, Unit
 from devices.protocol import GeoFix, Mrq, device_type_name, status_name
 from devices.protocol.codes import Snu, StatusCategory, status_category
+
+log = logging.getLogger(__name__)
 
 # Alarms a new activation from the same unit attaches to (technical alarms never swallow a person's call).
 ATTACHABLE_KINDS = ("activation", "unknown_unit")
@@ -126,28 +128,6 @@ def _apply_caller(alarm: Alarm, mrq: Mrq) -> None:
         alarm.caller_ids = list(dict.fromkeys([*(alarm.caller_ids or []), *mrq.crd]))
 
 
-async def add_event(
-    session: AsyncSession,
-    alarm: Alarm,
-    type_: str,
-    now: datetime,
-    *,
-    actor: str = "unit",
-    data: dict | None = None,
-) -> AlarmEvent:
-    event = AlarmEvent(alarm_id=alarm.id, at=now, type=type_, actor=actor, data=data or {})
-    session.add(event)
-    return event
-
-
-async def publish(session: AsyncSession, alarm: Alarm, kind: str) -> None:
-    """Emit ``alarm.<kind>`` with the alarm summary; heard by dashboards after COMMIT."""
-    await session.flush()
-    customer = await session.get(Customer, alarm.customer_id) if alarm.customer_id else None
-    accepted_by = await session.get(User, alarm.accepted_by_id) if alarm.accepted_by_id else None
-    await emit(session, f"alarm.{kind}", alarm_summary(alarm, customer, accepted_by), alarm_id=alarm.id)
-
-
 async def open_unit_alarm(session: AsyncSession, cid: str, kinds: tuple[str, ...], stc: str | None = None):
     query = select(Alarm).where(Alarm.cid == cid, Alarm.status != "closed", Alarm.kind.in_(kinds))
     if stc is not None:
@@ -187,25 +167,30 @@ async def open_or_attach(
     """
     await lock_unit(session, source.cid)
     if session_alarm is not None and session_alarm.status != "closed":
-        await add_event(session, session_alarm, "received", now, data=_details(mrq))
         _apply_geo(session_alarm, mrq.lge, now)
         _apply_caller(session_alarm, mrq)
-        await publish(session, session_alarm, "updated")
+        await write.note_update(session, session_alarm, "received", now, actor="unit", data=_details(mrq))
         return session_alarm, "alarm_joined_session"
     kind = "unknown_unit" if source.unknown else "activation"
     rank = classify(mrq.dty, mrq.stc, kind=kind, overrides=overrides)
     existing = await open_unit_alarm(session, source.cid, ATTACHABLE_KINDS)
+    location = await _location(session, source, mrq, now)
     if existing is not None:
-        existing.activation_count += 1
-        existing.last_activation_at = now
-        if rank.rank < existing.priority:
-            existing.priority = rank.rank
         _apply_geo(existing, mrq.lge, now)
         _apply_caller(existing, mrq)
-        await add_event(session, existing, "repeat", now, data=_details(mrq))
-        await publish(session, existing, "updated")
+        details = _details(mrq)
+        if location:
+            details["location_text"] = location
+        await write.add_activation(
+            session,
+            existing,
+            now,
+            data=details,
+            rank=rank.rank,
+            category=rank.category,
+            title=_joined_title(existing, mrq, rank, location),
+        )
         return existing, "alarm_attached"
-    location = await _location(session, source, mrq, now)
     alarm = _queued(
         source,
         rank,
@@ -221,8 +206,29 @@ async def open_or_attach(
     )
     _apply_geo(alarm, mrq.lge, now)
     _apply_caller(alarm, mrq)
-    await _open(session, alarm, now, "received", data=_details(mrq))
+    await write.open_alarm(session, alarm, now, data=_details(mrq))
     return alarm, "alarm_opened"
+
+
+def _device_label(mrq: Mrq, location: str | None) -> str:
+    device = device_type_name(mrq.dty)
+    return f"{device} — {location}" if location else device
+
+
+def _joined_title(alarm: Alarm, mrq: Mrq, rank: Classification, location: str | None) -> str | None:
+    """The title once another device joins: the most urgent activation first
+    ("Smoke detector — kitchen + pendant"); None when that device is already in it."""
+    device = device_type_name(mrq.dty)
+    if device.lower() in alarm.title.lower():
+        return None
+    label = _device_label(mrq, location)
+    prefix = f"Unknown unit {alarm.cid}: " if alarm.unknown_unit else ""
+    current = alarm.title.removeprefix(prefix)
+    if rank.rank < alarm.priority:
+        joined = f"{label[:1].upper()}{label[1:]} + {current[:1].lower()}{current[1:]}"
+    else:
+        joined = f"{current} + {label}"
+    return f"{prefix}{joined}"
 
 
 def _queued(source, rank, kind: str, now: datetime, *, did: str | None, title: str, **fields) -> Alarm:
@@ -246,41 +252,27 @@ def _queued(source, rank, kind: str, now: datetime, *, did: str | None, title: s
     )
 
 
-async def _open(session: AsyncSession, alarm: Alarm, now: datetime, event: str, **event_kw) -> None:
-    session.add(alarm)
-    await session.flush()
-    await add_event(session, alarm, event, now, **event_kw)
-    await publish(session, alarm, "opened")
-
-
 async def close_automatically(session: AsyncSession, alarm: Alarm, now: datetime, outcome: str) -> None:
-    alarm.status = "closed"
-    alarm.closed_at = now
-    alarm.outcome_code = outcome
-    await add_event(session, alarm, "closed", now, actor="system", data={"outcome": outcome})
-    await publish(session, alarm, "closed")
+    await write.close(session, alarm, now, outcome, actor="system")
 
 
 async def record_reset(session: AsyncSession, alarm: Alarm, mrq: Mrq, now: datetime, *, close: bool) -> None:
     """`RE`: the event was reset at the unit. Recorded and visible; the alarm stays for an operator
     unless ``close`` (LIFELINE_CLOSE_ON_RESET) and nobody has accepted it yet."""
     alarm.reset_at_unit_at = now
-    await add_event(session, alarm, "reset_at_unit", now, data=_details(mrq))
-    if alarm.status == "closed":
-        return
-    if close and alarm.status == "queued":
+    closing = close and alarm.status == "queued"
+    await write.note_update(
+        session, alarm, "reset_at_unit", now, actor="unit", data=_details(mrq), announce=not closing
+    )
+    if closing:
         await close_automatically(session, alarm, now, "reset_at_unit")
-    else:
-        await publish(session, alarm, "updated")
 
 
 async def record_info(session: AsyncSession, alarm: Alarm, mrq: Mrq, now: datetime) -> None:
     """`IN`: more information about the event (e.g. a new GPS fix)."""
     _apply_geo(alarm, mrq.lge, now)
     _apply_caller(alarm, mrq)
-    await add_event(session, alarm, "info", now, data=_details(mrq))
-    if alarm.status != "closed":
-        await publish(session, alarm, "updated")
+    await write.note_update(session, alarm, "info", now, actor="unit", data=_details(mrq))
 
 
 async def raise_technical(
@@ -300,10 +292,7 @@ async def raise_technical(
     details = _details(mrq) if mrq else {}
     existing = await open_unit_alarm(session, source.cid, (kind,), stc)
     if existing is not None:
-        existing.activation_count += 1
-        existing.last_activation_at = now
-        await add_event(session, existing, "repeat", now, actor=actor, data=details)
-        await publish(session, existing, "updated")
+        await write.add_activation(session, existing, now, data=details, event="repeat", actor=actor)
         return existing, "technical_attached"
     rank = classify(mrq.dty if mrq else None, stc, kind=kind, overrides=overrides)
     title = TECHNICAL_TITLES.get(kind, kind.replace("_", " ").capitalize())
@@ -324,7 +313,7 @@ async def raise_technical(
         did=mrq.did if mrq else None,
         title=title,
     )
-    await _open(session, alarm, now, "received" if mrq else "raised", actor=actor, data=details)
+    await write.open_alarm(session, alarm, now, event="received" if mrq else "raised", actor=actor, data=details)
     return alarm, "technical_opened"
 
 
@@ -342,9 +331,42 @@ async def clear_technical(
     alarm = await open_unit_alarm(session, cid, (kind,), stc)
     if alarm is None:
         return None
-    await add_event(session, alarm, "restored", now, actor="system", data=data or {})
-    if alarm.status == "queued":
+    queued = alarm.status == "queued"
+    await write.note_update(session, alarm, "restored", now, actor="system", data=data, announce=not queued)
+    if queued:
         await close_automatically(session, alarm, now, "restored")
-    else:
-        await publish(session, alarm, "updated")
+    return alarm
+
+
+BARE_TITLE = "Message from unit {cid} could not be processed — check the unit"
+
+
+async def open_bare(
+    session: AsyncSession, mrq: Mrq, now: datetime, overrides: dict[str, int], error_name: str
+) -> Alarm:
+    """The last resort for a message that keeps breaking triage: an alarm an operator will see,
+    at least as urgent as a person's call, still tied to the registered unit and customer when
+    they can be read (so the card shows the person, plan and key safe)."""
+    source = Source(cid=mrq.cid, unit_id=None, customer_id=None)
+    try:
+        async with session.begin_nested():
+            unit_id = await session.scalar(select(Unit.id).where(Unit.cid == mrq.cid))
+            source = await source_for(session, mrq.cid, unit_id)
+    except Exception as exc:  # the registry cannot be read: the alarm still goes to an operator
+        log.error("bare alarm for cid %s: registry lookup failed (%s)", mrq.cid, type(exc).__name__)
+    rank = classify(mrq.dty, mrq.stc, kind="activation", overrides=overrides)
+    alarm = _queued(
+        source,
+        Classification(rank.category, min(rank.rank, PERSONAL)),
+        "activation",
+        now,
+        ref=mrq.ref,
+        dty=mrq.dty,
+        stc=mrq.stc,
+        did=mrq.did,
+        title=BARE_TITLE.format(cid=mrq.cid),
+    )
+    alarm.unknown_unit = False  # a unit we could not look up is not known to be unknown
+    alarm.caller_ids = list(mrq.crd)
+    await write.open_alarm(session, alarm, now, data={"ref": mrq.ref, "error": error_name})
     return alarm

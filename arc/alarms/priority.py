@@ -72,8 +72,6 @@ def _demoted(category: str, key: str) -> bool:
 def _category(dty: str | None, stc: str | None, kind: str) -> str:
     if kind == "no_comms":
         return "technical"
-    if kind == "unknown_unit":
-        return "personal"
     status = status_category(stc)
     if status == StatusCategory.TEST:
         return "test"

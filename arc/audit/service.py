@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.audit.models import ACTIONS, AuditEntry
-from arc.auth.models import User
+
+
+class Actor(Protocol):
+    """A signed-in person (``arc.auth.models.User`` satisfies it); audit does not import auth."""
+
+    id: int
+    username: str
+    role: str
 
 CLIENT_IP_LENGTH = 64  # the audit and log-in failure columns
 
@@ -29,7 +37,7 @@ def client_ip(request: Request | None) -> str | None:
 async def record(
     session: AsyncSession,
     *,
-    actor: User | str,
+    actor: Actor | str,
     action: str,
     object_type: str,
     object_id: int | str | None = None,
@@ -45,9 +53,9 @@ async def record(
     if at is None and request is not None:
         at = request.app.state.clock.now()
     entry = AuditEntry(
-        actor_user_id=actor.id if isinstance(actor, User) else None,
-        actor=actor.username if isinstance(actor, User) else actor,
-        actor_role=actor.role if isinstance(actor, User) else None,
+        actor_user_id=None if isinstance(actor, str) else actor.id,
+        actor=actor if isinstance(actor, str) else actor.username,
+        actor_role=None if isinstance(actor, str) else actor.role,
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
@@ -64,7 +72,7 @@ async def record(
 
 
 async def record_customer(
-    session: AsyncSession, request: Request, actor: User, action: str, customer_id: int, **detail
+    session: AsyncSession, request: Request, actor: Actor, action: str, customer_id: int, **detail
 ) -> AuditEntry:
     """The common case: ``actor`` did ``action`` to a customer's record through ``request``."""
     return await record(
@@ -82,7 +90,7 @@ async def record_customer(
 async def record_many_views(
     session: AsyncSession,
     *,
-    actor: User,
+    actor: Actor,
     object_type: str,
     customer_ids: Iterable[int],
     request: Request | None = None,

@@ -104,10 +104,8 @@ async def authenticate(
 ) -> User:
     """The user if the password is right; otherwise count the failure, COMMIT it, and raise 401/429.
 
-    Every failure costs one password hash and gets the same answer, whether the account is
-    unknown, deactivated, locked, SSO-only or the password wrong, so neither the answer nor its
-    timing tells which accounts exist. The count is committed here because the error response
-    rolls the request back.
+    await session.flush()
+    raise Unauthorized("wrong username or password", keep_writes=True)
     """
     await check_ip_allowance(session, client_ip, now, settings)
     user = await session.scalar(select(User).where(func.lower(User.username) == username.lower()))
@@ -146,14 +144,14 @@ async def check_current_password(
         if not is_locked(user, now):
             count_wrong_password(user, now, settings)
         session.add(LoginFailure(at=now, client_ip=client_ip))
-        await session.commit()
-        raise Unauthorized("current password is wrong", code="wrong_password")
+        await session.flush()
+        raise Unauthorized("current password is wrong", code="wrong_password", keep_writes=True)
 
 
 async def _fail(session: AsyncSession, client_ip: str, now: datetime):
     session.add(LoginFailure(at=now, client_ip=client_ip))
-    await session.commit()
-    raise Unauthorized("wrong username or password")
+    await session.flush()
+    raise Unauthorized("wrong username or password", keep_writes=True)
 
 
 async def forget_old_failures(session: AsyncSession, now: datetime) -> int:

@@ -6,19 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 
-from arc.alarms.card import read_key_safe
+from arc.alarms.keysafe import read_key_safe
 from arc.alarms.models import Alarm
 from arc.alarms.views import alarm_summary
 from arc.auth.deps import Operator, require_roles
 from arc.auth.models import User
-from arc.dispatch import (
-    escalation,  # noqa: F401  (importing it registers the escalation sweep)
-    service,
-)
+from arc.dispatch import service
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import app_notifier, wait_for_deliveries
 from arc.dispatch.states import OPEN
@@ -48,6 +45,18 @@ class TaskStatusIn(BaseModel):
     reference: Reference | None = None  # the 999 call reference, once the operator has it
 
 
+class DispatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["responder", "ers", "emergency"]
+    responder_id: int | None = Field(default=None, ge=1)
+    ers_user_id: int | None = Field(default=None, ge=1)
+    service: Literal["ambulance", "fire", "police"] | None = None
+    reference: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
+    note: Note | None = None
+
+
 class ErsStatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["accepted", "en_route", "arrived", "done", "declined"]
@@ -67,6 +76,16 @@ async def _update_status(request: Request, session, user, task_id: int, body, **
     return await service.update_status(
         session, task_id, body.status, user, ctx, ctx.clock.now(), note=body.note, **kw
     )
+
+
+@router.post("/alarms/{alarm_id}/dispatch", status_code=status.HTTP_201_CREATED, summary="Send a responder")
+async def dispatch(
+    request: Request, session: Session, user: Operator, alarm_id: int, body: DispatchIn
+) -> dict:
+    task = await service.dispatch(
+        session, alarm_id, user, body, _context(request), request.app.state.clock.now()
+    )
+    return await one_task_view(session, task)
 
 
 @router.post("/tasks/{task_id}/status", summary="Record a responder's reply")

@@ -21,14 +21,13 @@ from arc.alarms.models import Alarm
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import LogNotifier, Notifier, app_notifier
 from arc.dispatch.service import DispatchContext, escalate_if_uncovered
+from arc.dispatch.views import emit_task
 from arc.kit.clock import Clock
 from arc.kit.db import _KEY as AFTER_COMMIT_KEY
 from arc.kit.db import session_scope
 
 log = logging.getLogger(__name__)
 
-JOB_NAME = "escalations"
-JOB_SECONDS = 5
 
 
 async def run_escalations(
@@ -98,7 +97,7 @@ async def _escalate_one(
         now,
         data={"task_id": task.id, "kind": task.kind, "not_accepted_after_s": round(waited)},
     )
-    await alarms.emit_task(session, task)
+    await emit_task(session, task)
     if alarm.status != "closed":
         await escalate_if_uncovered(session, alarm, ctx, now, reason=f"task {task.id} not accepted in time")
     await alarms.emit_alarm(session, alarm)
@@ -107,22 +106,9 @@ async def _escalate_one(
 
 
 async def escalation_job(app) -> None:
-    """One sweep for the scheduler: ``register_job("escalations", 5, escalation_job)``."""
+    """One sweep, run by the scheduler leader (listed in ``arc/jobs.py``)."""
     state = app.state
     async with session_scope(state.sessionmaker) as session:
         await run_escalations(
             session, state.clock.now(), settings=state.settings, notifier=app_notifier(app), clock=state.clock
         )
-
-
-def _register() -> None:
-    try:
-        from arc.scheduler import register_job
-    except ModuleNotFoundError as exc:  # a build without the scheduler: nothing to register with
-        if exc.name != "arc.scheduler":
-            raise
-        return
-    register_job(JOB_NAME, JOB_SECONDS, escalation_job)
-
-
-_register()

@@ -30,7 +30,9 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.dispatch.models import DeliveryAttempt
+from arc.alarms.write import record as record_event
+from arc.dispatch.models import DeliveryAttempt, ResponseTask
+from arc.dispatch.views import emit_task
 from arc.kit.clock import Clock
 from arc.kit.db import after_commit, make_sessionmaker, session_scope
 
@@ -187,9 +189,6 @@ async def _deliver(maker, notifier: Notifier, delivery: Delivery, attempt_id: in
 async def _record(
     session: AsyncSession, delivery: Delivery, attempt_id: int, result: DeliveryResult, clock: Clock
 ) -> None:
-    from arc.alarms.service import emit_task, record_event  # the alarm log lives with the alarms
-    from arc.dispatch.models import ResponseTask
-
     now = clock.now()
     await session.execute(
         update(DeliveryAttempt)

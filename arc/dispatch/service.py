@@ -21,6 +21,7 @@ from arc.dispatch import states
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import Delivery, Notifier, queue_delivery
 from arc.dispatch.plan import Step, next_step, pick_ers_user
+from arc.dispatch.views import emit_task
 from arc.kit.clock import Clock
 from arc.kit.errors import Conflict, NotFound, Unprocessable
 from arc.registry.models import Customer, Responder
@@ -110,7 +111,7 @@ async def request_task(
     moved = await alarms.advance(session, alarm, "dispatched", now, user=user)
     if step.kind in ("responder", "ers"):
         await queue_delivery(session, ctx.notifier, await _delivery(session, alarm, task), clock=ctx.clock)
-    await alarms.emit_task(session, task)
+    await emit_task(session, task)
     if moved and announce:
         await alarms.emit_alarm(session, alarm)
     log.info("task %s (%s) requested for alarm %s", task.id, step.kind, alarm.id)
@@ -256,7 +257,7 @@ async def update_status(
         user=user,
         data={"task_id": task.id, "kind": task.kind, "from": previous, "status": status, "note": note},
     )
-    await alarms.emit_task(session, task)
+    await emit_task(session, task)
     if alarm.status != "closed":
         changed = False
         if status in ("arrived", "done"):
@@ -287,3 +288,23 @@ async def escalate_if_uncovered(
         await alarms.record_event(session, alarm.id, "plan_exhausted", now, data={"reason": reason})
         return None
     return await request_task(session, alarm, step, ctx, now, reason=reason, announce=False)
+
+
+async def cancel_open_requests(session: AsyncSession, alarm: Alarm, now: datetime) -> dict:
+    """Closing hook: requests nobody took up are cancelled with the alarm (its row is locked
+    by the caller: alarm first, then its tasks)."""
+    pending = list(
+        await session.scalars(
+            select(ResponseTask)
+            .where(ResponseTask.alarm_id == alarm.id, ResponseTask.status == "requested")
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    for task in pending:
+        task.status = "cancelled"
+        task.ended_at = now
+    await session.flush()
+    for task in pending:
+        await emit_task(session, task)
+    return {"cancelled_tasks": [task.id for task in pending]}

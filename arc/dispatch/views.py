@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arc.alarms.events import emit
 from arc.auth.models import User
 from arc.dispatch.models import DeliveryAttempt, ResponseTask
 from arc.registry.models import Responder
@@ -113,3 +114,10 @@ async def alarm_tasks(session: AsyncSession, alarm_id: int) -> list[ResponseTask
             .execution_options(populate_existing=True)
         )
     )
+
+
+async def emit_task(session: AsyncSession, task: ResponseTask) -> dict:
+    """Tell dashboards about a task change (``task.updated``), delivered on COMMIT."""
+    payload = await one_task_view(session, task)
+    await emit(session, "task.updated", payload, alarm_id=task.alarm_id)
+    return payload

@@ -10,26 +10,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.alarms import intake
-from arc.alarms.models import Alarm
-from arc.alarms.priority import PERSONAL, classify
 from arc.ingest import triage
 from arc.ingest.metrics import MESSAGES, REJECTED
 from arc.ingest.models import InboxMessage
-from arc.ingest.replies import Reply, make_reply
+from arc.ingest.replies import Incoming, Reply, make_reply
 from arc.kit.clock import Clock
 from arc.kit.db import session_scope
 from arc.kit.settings import Settings
 from devices.protocol import Mrq, Mrs, Rejection
 from devices.protocol.codes import Snu
-
-if TYPE_CHECKING:
-    from arc.ingest.pipeline import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -93,26 +87,6 @@ async def store_bare(
 async def _bare_alarm(
     session: AsyncSession, settings: Settings, mrq: Mrq, now, error: BaseException | None
 ) -> int:
-    rank = classify(mrq.dty, mrq.stc, kind="activation", overrides=settings.priority_overrides)
-    alarm = Alarm(
-        cid=mrq.cid,
-        unknown_unit=False,
-        category=rank.category,
-        kind="activation",
-        priority=min(rank.rank, PERSONAL),
-        status="queued",
-        ref=mrq.ref,
-        dty=mrq.dty,
-        stc=mrq.stc,
-        did=mrq.did[:64] if mrq.did else None,
-        title=f"Message from unit {mrq.cid} could not be processed — check the unit",
-        raised_at=now,
-        last_activation_at=now,
-        caller_ids=list(mrq.crd),
-    )
-    session.add(alarm)
-    await session.flush()
     error_name = type(error).__name__ if error else "unknown"
-    await intake.add_event(session, alarm, "received", now, data={"ref": mrq.ref, "error": error_name})
-    await intake.publish(session, alarm, "opened")
+    alarm = await intake.open_bare(session, mrq, now, settings.priority_overrides, error_name)
     return alarm.id

@@ -29,7 +29,7 @@ from arc.alarms import intake
 from arc.ingest import fallback, triage
 from arc.ingest.metrics import ACTIONS, BATCH_FAILURES, BATCH_SECONDS, BATCH_SIZE, MESSAGES, REJECTED
 from arc.ingest.models import RejectedMessage
-from arc.ingest.replies import Reply, make_reply
+from arc.ingest.replies import Incoming, Reply, make_reply
 from arc.ingest.salvage import salvage
 from arc.kit.clock import Clock
 from arc.kit.db import database_unreachable, session_scope
@@ -42,15 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_STORED_PAYLOAD = 65_536  # raw bytes kept for a rejected message
 MAX_CID_DIGITS = 32  # units.cid / ingest_inbox.cid: a longer cid cannot be stored, so it is refused (snu 3)
-
-
-@dataclass(slots=True)
-class Incoming:
-    """One MQTT message as received; ``token`` is what the worker needs to acknowledge it."""
-
-    topic: str
-    payload: bytes
-    token: object = None
 
 
 @dataclass

@@ -25,6 +25,15 @@ class Publisher(Protocol):
     async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
 
 
+@dataclass(slots=True)
+class Incoming:
+    """One MQTT message as received (``token`` is what the worker needs to acknowledge it)."""
+
+    topic: str
+    payload: bytes
+    token: object = None
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One `mrs`, encoded, with the topic it goes to."""

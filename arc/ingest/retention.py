@@ -8,7 +8,7 @@ rows that nobody needs are deleted on a schedule.
 
 Deletes go oldest first, ``CHUNK`` rows per statement, each in its own short transaction, and skip
 rows another transaction holds, so the job never holds long locks or stalls the ingest. Runs on the
-scheduler leader every ``JOB_SECONDS``.
+scheduler leader every hour (``arc/jobs.py``).
 """
 
 from __future__ import annotations
@@ -24,13 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.kit.db import session_scope
 from arc.kit.settings import Settings
-from arc.scheduler import register_job
 
 log = logging.getLogger(__name__)
 
 CHUNK = 5_000
-JOB_NAME = "inbox_retention"
-JOB_SECONDS = 3_600
 
 _DELETE_INBOX = text(
     """
@@ -93,6 +90,3 @@ async def _in_chunks(
 
 async def retention_job(app: FastAPI) -> None:
     await purge_inbox(app.state.sessionmaker, app.state.clock.now(), app.state.settings)
-
-
-register_job(JOB_NAME, JOB_SECONDS, retention_job)

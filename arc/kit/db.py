@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from arc.kit.errors import AppError, database_unreachable
+
+__all__ = ["database_unreachable"]
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +31,6 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """Connection-level failures (refused, dropped, timed out, invalidated), as opposed to a bad
-    statement or bad data: the database is away, and trying again later is the answer."""
-    if isinstance(exc, OSError | ConnectionError | InterfaceError | asyncpg.PostgresConnectionError):
-        return True
-    if isinstance(exc, asyncpg.InterfaceError | asyncpg.CannotConnectNowError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, DBAPIError) and isinstance(
-        exc.orig, OSError | ConnectionError | asyncpg.PostgresConnectionError
-    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -69,11 +57,27 @@ def drop_side_effects(session: AsyncSession) -> None:
 
 @asynccontextmanager
 async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on error, then side effects."""
+    """One unit of work: commit on success, roll back on error, then side effects.
+
+    An ``AppError`` raised with ``keep_writes=True`` commits what was written before it and is
+    then re-raised (the refusal still reaches the caller)."""
     async with maker() as session:
         try:
             yield session
             await session.commit()
+        except AppError as exc:
+            if not exc.keep_writes:
+                drop_side_effects(session)
+                await session.rollback()
+                raise
+            try:
+                await session.commit()
+            except BaseException:
+                drop_side_effects(session)
+                await session.rollback()
+                raise
+            await run_side_effects(session)
+            raise
         except BaseException:
             drop_side_effects(session)
             await session.rollback()

@@ -9,22 +9,47 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from arc.kit.db import database_unreachable
 
 log = logging.getLogger(__name__)
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """Connection-level failures (refused, dropped, timed out, invalidated), as opposed to a bad
+    statement or bad data: the database is away, and trying again later is the answer."""
+    if isinstance(exc, OSError | ConnectionError | InterfaceError | asyncpg.PostgresConnectionError):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, DBAPIError) and isinstance(
+        exc.orig, OSError | ConnectionError | asyncpg.PostgresConnectionError
+    )
+
+
 class AppError(Exception):
+    """An expected refusal. ``keep_writes=True``: the unit of work still commits what it wrote
+    before refusing (a counted failed log-in, an audited refused look) — committed by the
+    session scope, the one place that commits."""
+
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, detail: str, *, code: str | None = None, status_code: int | None = None, **extra):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        keep_writes: bool = False,
+        **extra,
+    ):
         super().__init__(detail)
         self.detail = detail
+        self.keep_writes = keep_writes
         if code:
             self.code = code
         if status_code:

@@ -1,6 +1,6 @@
 """One LISTEN connection per process, fanned out to every open dashboard stream.
 
-``emit`` (arc/live/events.py) writes a ``live_events`` row and a ``pg_notify``
+``emit`` (arc/alarms/events.py) writes a ``live_events`` row and a ``pg_notify``
 in the caller's transaction, so a notification means "something committed".
 The hub reads the committed rows itself and hands each event, already framed
 for SSE, to every subscriber's bounded queue. A subscriber whose queue is full
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from fastapi import FastAPI
 
-from arc.live.events import CHANNEL
+from arc.alarms.events import CHANNEL
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ class Customer(IdMixin, TimestampMixin, Base):
     postcode: Mapped[str] = mapped_column(String(10), index=True)
     phone_primary: Mapped[str | None] = mapped_column(String(32))
     phone_secondary: Mapped[str | None] = mapped_column(String(32))
-    # AES-GCM ciphertext (arc/security/crypto.py); read only through GET /api/customers/{id}/key-safe
+    # AES-GCM ciphertext (arc/kit/crypto.py); read only through GET /api/customers/{id}/key-safe
     key_safe_ciphertext: Mapped[str | None] = mapped_column(Text)
     risk_notes: Mapped[str | None] = mapped_column(Text)
     medical_notes: Mapped[str | None] = mapped_column(Text)

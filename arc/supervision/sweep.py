@@ -15,7 +15,6 @@ from arc.kit.db import session_scope
 from arc.kit.settings import Settings
 from arc.registry.models import Connection
 from arc.registry.units import Unit
-from arc.scheduler import register_job
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,3 @@ async def sweep_job(app: FastAPI) -> None:
         return
     async with session_scope(app.state.sessionmaker) as session:
         await sweep_no_comms(session, app.state.clock.now(), app.state.settings, listening_since)
-
-
-register_job("no_comms_sweep", lambda settings: settings.no_comms_sweep_seconds, sweep_job)

@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import select
 
 from arc.audit.models import AuditEntry
+from arc.commands import CommandError, units_command
 from arc.embedded import free_port
 from arc.ingest.mqtt import client_options
 from arc.kit.settings import Settings
 from arc.registry.sip import UnitSipCredential
-from arc.security.commands import CommandError, units_command
 from devices import credentials
 from tests.factories import create_unit
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from arc.commands import units_command
 from arc.ingest.worker import ingest_component
 from arc.kit.settings import Settings
-from arc.security.commands import units_command
 from simulators.sip import KamailioEdge, SippUnit, kamailio_db_url, tools_missing
 from tests.factories import create_customer_with_unit
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arc.alarms.events import LiveEvent
 from arc.alarms.models import Alarm, AlarmEvent
-from arc.live.models import LiveEvent
 from arc.registry.models import Customer, Responder
 from arc.registry.service import set_key_safe
 from arc.registry.units import Unit

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from arc.alarms.events import LiveEvent
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.dispatch.models import ResponseTask
-from arc.live.models import LiveEvent
 from tests.arc.alarms.helpers import event_types, fresh, live_events, scene
 from tests.factories import create_alarm
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from arc.audit.models import AuditEntry
 from arc.auth.models import User
-from arc.security.commands import CommandError, user_add
+from arc.commands import CommandError, user_add
 
 
 async def _login(anon_client, username, password, kind="api"):

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from arc.alarms.events import LiveEvent
 from arc.alarms.models import AlarmEvent
 from arc.dispatch.escalation import escalation_job, run_escalations
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import wait_for_deliveries
 from arc.kit.db import make_sessionmaker
-from arc.live.models import LiveEvent
 from tests.arc.alarms.helpers import event_types, fresh, scene
 from tests.factories import create_user
 
@@ -201,7 +201,7 @@ async def test_two_schedulers_sweeping_at_once_escalate_each_task_once(
 
 
 async def test_the_scheduler_job_runs_the_sweep_on_the_app(app, client_as, session, clock):
-    from arc.scheduler import JOBS
+    from arc.jobs import JOBS
 
     assert JOBS["escalations"].seconds(app.state.settings) == 5
     s, _erin, operator = await _accepted_scene(session, clock, client_as)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from arc.ingest.models import InboxMessage, RejectedMessage
-from arc.ingest.retention import JOB_NAME, purge_inbox, retention_job
-from arc.scheduler import JOBS, scheduler_component
+from arc.ingest.retention import purge_inbox, retention_job
+from arc.jobs import JOBS, scheduler_component
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit
 
@@ -50,5 +50,5 @@ async def test_a_backlog_is_deleted_in_bounded_chunks_in_one_run(app, unit: Fake
 
 async def test_retention_is_a_scheduled_job_of_the_leader(app):
     async with scheduler_component(app):
-        assert JOB_NAME in JOBS
-        assert JOBS[JOB_NAME].seconds(app.state.settings) == 3600
+        assert "inbox_retention" in app.state.scheduler.jobs
+        assert JOBS["inbox_retention"].seconds(app.state.settings) == 3600

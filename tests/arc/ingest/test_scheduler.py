@@ -6,7 +6,7 @@ import asyncio
 import random
 from types import SimpleNamespace
 
-from arc.scheduler import JOBS, Scheduler, register_job
+from arc.kit.scheduler import Job, Scheduler
 
 
 async def _until(predicate, within: float = 5.0) -> None:
@@ -26,9 +26,9 @@ async def test_exactly_one_leader_runs_jobs_and_a_follower_takes_over(settings, 
     async def probe(app) -> None:
         runs.append(app.name)
 
-    register_job("test_probe", 0.05, probe)
-    first = Scheduler(SimpleNamespace(state=SimpleNamespace(settings=tuned), name="first"))
-    second = Scheduler(SimpleNamespace(state=SimpleNamespace(settings=tuned), name="second"))
+    jobs = [Job("test_probe", 0.05, probe)]
+    first = Scheduler(SimpleNamespace(state=SimpleNamespace(settings=tuned), name="first"), jobs)
+    second = Scheduler(SimpleNamespace(state=SimpleNamespace(settings=tuned), name="second"), jobs)
     try:
         await first.start()
         await _until(lambda: first.is_leader)
@@ -42,6 +42,5 @@ async def test_exactly_one_leader_runs_jobs_and_a_follower_takes_over(settings, 
         await _until(lambda: second.is_leader)
         await _until(lambda: "second" in runs)
     finally:
-        JOBS.pop("test_probe", None)
         await first.stop()
         await second.stop()

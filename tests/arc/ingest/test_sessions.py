@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from arc.alarms.events import LiveEvent
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.ingest.models import InboxMessage
-from arc.live.models import LiveEvent
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit, create_peripheral
 
@@ -35,14 +35,20 @@ async def test_duplicate_ref_is_stored_once_and_gets_the_current_answer(unit: Fa
     assert await events_of(session, alarm.id) == ["received"]
 
 
-async def test_a_new_ref_while_the_alarm_is_open_attaches_as_a_repeat(unit: FakeUnit, session, clock):
+async def test_a_new_ref_while_the_alarm_is_open_joins_it_as_another_activation(
+    unit: FakeUnit, session, clock
+):
     _, hub = await _registered(session)
     await unit.send(hub.cid, {"ref": "R1", "cid": hub.cid, "dty": "3"})
     clock.advance(seconds=40)
     assert (await unit.send(hub.cid, {"ref": "R2", "cid": hub.cid, "dty": "5"}))["snu"] == 4
     [alarm] = (await session.scalars(select(Alarm))).all()
     assert (alarm.activation_count, alarm.last_activation_at) == (2, clock.now())
-    assert await events_of(session, alarm.id) == ["received", "repeat"]
+    assert await events_of(session, alarm.id) == ["received", "activation"]
+    joined = await session.scalar(
+        select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id, AlarmEvent.type == "activation")
+    )
+    assert (joined.data["device_type"], joined.data["ref"]) == ("fall detector", "R2")
     actions = dict((await session.execute(select(InboxMessage.ref, InboxMessage.action))).all())
     assert actions == {"R1": "alarm_opened", "R2": "alarm_attached"}
 

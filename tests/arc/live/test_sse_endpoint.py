@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
+from arc.alarms.events import emit
 from arc.auth.service import issue_session
 from arc.kit.db import make_sessionmaker
-from arc.live.events import emit
 from arc.live.stream import live_stream
 from simulators.sse import SseEvent, sse_events
 from tests.factories import create_user

@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import text
 
+from arc.alarms.events import emit
 from arc.kit.db import make_sessionmaker
-from arc.live.events import emit
 from arc.live.stream import LiveHub, Subscription, plain_dsn
 
 pytestmark = pytest.mark.asyncio

@@ -8,9 +8,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from arc.commands import CommandError, keys_rotate
 from arc.kit.crypto import DataCipher, DecryptError, key_safe_context
 from arc.registry.service import read_key_safe, set_key_safe
-from arc.security.commands import CommandError, keys_rotate
 from tests.factories import create_customer
 
 OLD, NEW = "old-data-key-" + "x" * 40, "new-data-key-" + "y" * 40

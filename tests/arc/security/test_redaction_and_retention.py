@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from arc.alarms.models import Alarm
 from arc.audit.models import AuditEntry
+from arc.commands import purge_command
+from arc.erasure import purge
 from arc.kit.redaction import RedactingFilter, install_redaction
 from arc.registry.models import Connection, Customer, Responder
-from arc.security.commands import purge_command
-from arc.security.retention import purge
 from tests.factories import create_connection, create_customer, create_responder
 
 # --- logs ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from arc.audit.service import record
 from arc.auth.models import ROLES
 from arc.auth.service import check_user_fields, create_user
+from arc.erasure import purge
 from arc.kit.clock import Clock
 from arc.kit.crypto import DataCipher
 from arc.kit.db import make_engine, make_sessionmaker, session_scope
@@ -30,7 +31,6 @@ from arc.registry.keyrotation import rotate_keys
 from arc.registry.sip import remove_sip_secret, set_sip_secret
 from arc.registry.units import Unit
 from arc.runtime import resolved_services
-from arc.security.retention import purge
 from devices import credentials
 
 

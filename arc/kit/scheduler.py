@@ -5,12 +5,9 @@ connection: whoever holds it runs the jobs; the others retry every few
 seconds, so a leader that dies (its connection closes, the lock goes with it)
 is replaced within ``scheduler_retry_seconds``.
 
-Add a job at import time of your module::
-
-    register_job("escalations", 15, my_async_fn)        # async def my_async_fn(app) -> None
-    register_job("no_comms_sweep", lambda s: s.no_comms_sweep_seconds, sweep_job)
-
-and import the module in ``scheduler_component`` (the no-comms sweep and the inbox retention are).
+The scheduler knows no job of its own: the composition layer lists every job in one place
+(``arc/jobs.py``) and hands the list to ``Scheduler(app, jobs)``. Nothing registers itself by
+being imported.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -44,14 +41,6 @@ class Job:
 
     def seconds(self, settings: Settings) -> float:
         return float(self.every(settings) if callable(self.every) else self.every)
-
-
-JOBS: dict[str, Job] = {}
-
-
-def register_job(name: str, seconds: Interval, fn: JobFn) -> None:
-    """Run ``await fn(app)`` every ``seconds`` (a number, or ``settings -> number``) on the leader."""
-    JOBS[name] = Job(name, seconds, fn)
 
 
 class LeaderLock:
@@ -108,8 +97,9 @@ class LeaderLock:
 class Scheduler:
     """Follower until it wins the lock, then leader: runs every registered job on its interval."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, jobs: Iterable[Job]) -> None:
         self.app = app
+        self.jobs: dict[str, Job] = {job.name: job for job in jobs}
         settings: Settings = app.state.settings
         self.settings = settings
         self.lock = LeaderLock(settings.database_url or "", settings.scheduler_lock_key)
@@ -121,11 +111,11 @@ class Scheduler:
         return self._aps is not None
 
     async def run_job_now(self, name: str) -> None:
-        await JOBS[name].fn(self.app)
+        await self.jobs[name].fn(self.app)
 
     async def _lead(self) -> None:
         self._aps = AsyncIOScheduler(timezone="UTC")
-        for job in JOBS.values():
+        for job in self.jobs.values():
             self._aps.add_job(
                 job.fn,
                 "interval",
@@ -137,7 +127,7 @@ class Scheduler:
                 misfire_grace_time=None,
             )
         self._aps.start()
-        log.info("scheduler: leader, running %d jobs (%s)", len(JOBS), ", ".join(sorted(JOBS)))
+        log.info("scheduler: leader, running %d jobs (%s)", len(self.jobs), ", ".join(sorted(self.jobs)))
 
     def _follow(self) -> None:
         if self._aps is not None:
@@ -174,21 +164,14 @@ class Scheduler:
 
 
 @asynccontextmanager
-async def scheduler_component(app: FastAPI) -> AsyncIterator[None]:
-    """App component: take part in the leader election; the leader runs the jobs."""
-    import arc.ingest.retention  # registers the inbox retention job
-    import arc.supervision.sweep  # noqa: F401  (registers the no-comms sweep)
-    from billing.jobs import JOBS as BILLING_JOBS
-
-    for name, seconds, fn in BILLING_JOBS:
-        register_job(name, seconds, fn)
-
-    scheduler = Scheduler(app)
+async def run_scheduler(app: FastAPI, jobs: Iterable[Job]) -> AsyncIterator[Scheduler]:
+    """Take part in the leader election for the app's lifetime; the leader runs ``jobs``."""
+    scheduler = Scheduler(app, jobs)
     app.state.scheduler = scheduler
     if app.state.settings.scheduler_enabled:
         await scheduler.start()
     try:
-        yield
+        yield scheduler
     finally:
         await scheduler.stop()
         app.state.scheduler = None

@@ -1,8 +1,8 @@
 """The alarm card: everything an operator needs about the person and the event, on one page.
 
-Key-safe information is read through ``read_key_safe`` only, and only for the
-operator holding the alarm (and for an ERS responder on an accepted job); that
-one function is where decryption and access auditing plug in.
+It gathers from every domain (alarms, registry, dispatch, and later the read side's flags),
+so it lives in the composition layer. Key-safe information is read through
+``arc.alarms.keysafe.read_key_safe`` only, and only for the operator holding the alarm.
 """
 
 from __future__ import annotations
@@ -11,48 +11,26 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import outcomes, scripts
+from arc.alarms.keysafe import read_key_safe
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.alarms.service import event_view, get_alarm
 from arc.alarms.views import alarm_summary
-from arc.audit.service import record, record_customer
+from arc.audit.service import record_customer
+from arc.auth.deps import Operator
 from arc.auth.models import User
 from arc.dispatch.plan import available_now
 from arc.dispatch.views import alarm_tasks, task_views
+from arc.kit.db import Session
 from arc.registry.models import Customer, Responder
-from arc.registry.service import read_key_safe as decrypt_key_safe
 from arc.registry.units import Peripheral, Unit
 from devices.protocol.codes import device_type_name, status_name
 
 HISTORY_SIZE = 10
-
-
-async def read_key_safe(
-    session: AsyncSession, customer: Customer, user: User, *, purpose: str, request: Request
-) -> str | None:
-    """The customer's key-safe information for ``user``, whom the caller has found entitled.
-
-    The single point of access for alarm handling: decrypts (``app.state.data_cipher``) and
-    writes an audit row for every look.
-    """
-    if customer.key_safe_ciphertext is None:
-        return None
-    value = decrypt_key_safe(customer, request.app.state.data_cipher)
-    await record(
-        session,
-        actor=user,
-        action="view",
-        object_type="key_safe",
-        object_id=customer.id,
-        customer_id=customer.id,
-        request=request,
-        detail={"basis": purpose},
-    )
-    return value
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -210,3 +188,12 @@ async def build_card(
         "events": [event_view(e) for e in events],
         "tasks": await task_views(session, await alarm_tasks(session, alarm.id)),
     }
+
+
+router = APIRouter(tags=["alarms"])
+
+
+@router.get("/alarms/{alarm_id}", summary="The alarm card")
+async def alarm_card(request: Request, session: Session, user: Operator, alarm_id: int) -> dict:
+    state = request.app.state
+    return await build_card(session, alarm_id, user, state.clock.now(), state.settings.zone, request=request)

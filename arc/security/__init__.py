@@ -1,1 +1,0 @@
-"""Protection of personal data: encryption at rest, headers, CORS, size limits, log redaction, retention."""
