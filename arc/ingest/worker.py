@@ -1,7 +1,12 @@
 """The ingest worker: MQTT in, batches through the pipeline, replies out, PUBACK after COMMIT.
 
-on message   -> backlog (or snu 6 busy when the backlog is over LIFELINE_INGEST_MAX_BACKLOG)
-batcher      -> up to LIFELINE_INGEST_BATCH_MAX messages, waiting at most
+on message   -> two lanes: heartbeats (mty PI) and everything else (alarms, statuses, RE/IN).
+                Overload: heartbeats past LIFELINE_INGEST_SHED_HEARTBEATS_BACKLOG are answered
+                snu 6 (busy) with a raised hbi; the alarm lane is refused (snu 6) only past
+                LIFELINE_INGEST_MAX_BACKLOG, so heartbeats are always shed first
+fast lane    -> alarms never wait behind heartbeats: a batch loop of their own, every loop
+                takes them first, and no waiting for a batch to fill
+batcher      -> up to LIFELINE_INGEST_BATCH_MAX heartbeats, waiting at most
                 LIFELINE_INGEST_BATCH_WAIT_MS for more -> Pipeline.handle (one transaction)
              -> publish each mrs, then acknowledge each message to the broker
 connection   -> reconnect with short capped jittered backoff (<= 1 s); resubscribe; the persistent session
@@ -14,12 +19,13 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import signal
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiomqtt
@@ -32,7 +38,7 @@ from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.replies import Reply, make_reply
 from arc.kit.clock import Clock
 from arc.kit.settings import Settings
-from devices.protocol import Mrs, decode_mrq, mrq_subscription
+from devices.protocol import Mrq, Mrs, decode_mrq, mrq_subscription
 from devices.protocol.codes import Snu
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,8 @@ log = logging.getLogger(__name__)
 # A life-safety receiver is back within about a second of the broker: short, capped, jittered
 # (jitter keeps several service processes from reconnecting in lock step)
 BACKOFF_START, BACKOFF_MAX = 0.1, 1.0
+# a heartbeat, by its mty tag (JSON or XML, any case); anything else takes the fast lane
+_HEARTBEAT = re.compile(rb'"mty"\s*:\s*"pi"|<mty>\s*pi\s*</mty>', re.IGNORECASE)
 STUCK_SECONDS = 3.0  # a batch in the pipeline this long (a hung database) means alarms are not getting through
 
 
@@ -55,8 +63,11 @@ class IngestWorker:
         # the no-comms sweep never counts silence from before it against a unit
         self.listening_since: datetime | None = None
         self.subscribed = asyncio.Event()
-        self._pending: deque = deque()
-        self._wakeup = asyncio.Event()
+        self._pending: deque = deque()  # heartbeats
+        self._urgent: deque = deque()  # everything else: the fast lane
+        self._wakeup = asyncio.Event()  # work in either lane
+        self._urgent_wakeup = asyncio.Event()  # work in the fast lane
+        self.last_shed_at: datetime | None = None  # when a heartbeat was last shed with a raised hbi
         self._stopping = False
         self._version = "5" if settings.mqtt_protocol in ("auto", "5") else "3.1.1"
         self._tasks: list[asyncio.Task] = []
@@ -78,9 +89,21 @@ class IngestWorker:
             return "database_unavailable"
         now = time.monotonic()
         oldest = min(self._in_hand.values(), default=now)
-        if now - oldest > STUCK_SECONDS or (self._pending and now - self._idle_since > STUCK_SECONDS):
+        if now - oldest > STUCK_SECONDS or (self.backlog() and now - self._idle_since > STUCK_SECONDS):
             return "stuck"
         return None
+
+    def backlog(self) -> int:
+        return len(self._pending) + len(self._urgent)
+
+    def silence_counted_from(self) -> datetime | None:
+        """The no-comms sweep holds no silence before this against a unit: not before we listened,
+        and not the extra interval that shed heartbeats were told to wait (their raised hbi)."""
+        since = self.listening_since
+        if since is None or self.last_shed_at is None:
+            return since
+        extra = timedelta(minutes=max(0, self.settings.ingest_shed_hbi_minutes - self.settings.heartbeat_interval_minutes))
+        return max(since, self.last_shed_at + extra)
 
     async def start(self, wait_subscribed: float = 10.0) -> None:
         self._tasks = [asyncio.create_task(self._connection_loop(), name="ingest-mqtt")]
@@ -88,6 +111,8 @@ class IngestWorker:
             asyncio.create_task(self._batch_loop(n), name=f"ingest-batches-{n}")
             for n in range(self.settings.ingest_concurrency)
         ]
+        fast = self.settings.ingest_concurrency
+        self._tasks.append(asyncio.create_task(self._batch_loop(fast, urgent_only=True), name="ingest-alarms"))
         try:
             await asyncio.wait_for(self.subscribed.wait(), wait_subscribed)
         except TimeoutError:
@@ -100,6 +125,7 @@ class IngestWorker:
         so the broker delivers them again when the session resumes."""
         self._stopping = True
         self._wakeup.set()
+        self._urgent_wakeup.set()
         connection, batches = self._tasks[0], self._tasks[1:]
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.gather(*batches), 30)
@@ -153,37 +179,57 @@ class IngestWorker:
     def _received(self, _paho: object, _userdata: object, message: Any) -> None:
         """paho's on_message (runs in the event loop thread, inside aiomqtt's socket callback)."""
         item = Incoming(message.topic, message.payload, (self._client, message.mid, message.qos))
-        if len(self._pending) >= self.settings.ingest_max_backlog:
-            self._shed(item)
-            return
-        self._pending.append(item)
+        if _HEARTBEAT.search(message.payload):
+            if len(self._pending) >= self.settings.ingest_shed_heartbeats_backlog:
+                self._shed(item, hbi=self.settings.ingest_shed_hbi_minutes)
+                return
+            self._pending.append(item)
+        else:
+            if len(self._urgent) >= self.settings.ingest_max_backlog:
+                self._shed(item)
+                return
+            self._urgent.append(item)
+            self._urgent_wakeup.set()
         self._wakeup.set()
 
-    def _shed(self, item: Incoming) -> None:
-        """Overload: answer snu 6 (busy) without storing; the unit retries or uses its next receiver."""
+    def _shed(self, item: Incoming, hbi: int | None = None) -> None:
+        """Overload: answer snu 6 (busy) without storing; the unit retries or uses its next receiver.
+        A heartbeat's unit is also asked to beat less often (hbi), when it accepts one."""
         decoded = decode_mrq(item.payload, None, self.settings.ingest_max_bytes)
+        hbi = hbi if isinstance(decoded, Mrq) and decoded.accepts_hbi else None
+        if hbi is not None:
+            self.last_shed_at = self.clock.now()
         MESSAGES.labels("busy").inc()
-        self._reply_and_ack([item], [make_reply(item.topic, Mrs.reply(decoded.ref, Snu.BUSY), decoded.fmt)])
+        self._reply_and_ack([item], [make_reply(item.topic, Mrs.reply(decoded.ref, Snu.BUSY, hbi=hbi), decoded.fmt)])
 
     # --- batches ----------------------------------------------------------------------
 
-    async def _batch_loop(self, number: int = 0) -> None:
+    async def _batch_loop(self, number: int = 0, *, urgent_only: bool = False) -> None:
         batch_max = self.settings.ingest_batch_max
         wait = self.settings.ingest_batch_wait_ms / 1000
+        wakeup = self._urgent_wakeup if urgent_only else self._wakeup
         while True:
-            await self._wakeup.wait()
+            await wakeup.wait()
             if self._stopping:
                 return
-            if not self._pending:
+            if self._urgent:
+                lane = self._urgent  # the fast lane first, and at once
+            elif self._pending and not urgent_only:
+                lane = self._pending
+                if len(lane) < batch_max and wait:
+                    await asyncio.sleep(wait)
+            else:
                 self._idle_since = time.monotonic()
-                self._wakeup.clear()
+                wakeup.clear()
                 continue
-            if len(self._pending) < batch_max and wait:
-                await asyncio.sleep(wait)
-            batch = [self._pending.popleft() for _ in range(min(batch_max, len(self._pending)))]
-            if not self._pending:
-                self._wakeup.clear()
-            BACKLOG.set(len(self._pending))
+            batch = [lane.popleft() for _ in range(min(batch_max, len(lane)))]
+            if not self._urgent:
+                self._urgent_wakeup.clear()
+                if not self._pending:
+                    self._wakeup.clear()
+            BACKLOG.set(self.backlog())
+            if not batch:  # another loop took them while this one waited
+                continue
             self._in_hand[number] = time.monotonic()
             try:
                 replies = await self.pipeline.handle(batch)

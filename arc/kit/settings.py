@@ -85,6 +85,15 @@ class Settings(BaseSettings):
         ge=0,
         description="messages waiting beyond this are answered snu 6 (busy) instead of being queued",
     )
+    ingest_shed_heartbeats_backlog: int = Field(
+        default=4_000,
+        ge=0,
+        description="heartbeats waiting beyond this are answered snu 6 (busy) with a raised hbi, so "
+        "alarms (their own lane, limited only by LIFELINE_INGEST_MAX_BACKLOG) are never delayed by them",
+    )
+    ingest_shed_hbi_minutes: int = Field(
+        default=120, ge=1, le=1440, description="hbi sent with a shed heartbeat to units that accept one"
+    )
     ingest_max_bytes: int = Field(default=8192, ge=256, description="largest mrq payload accepted (snu 1)")
     ingest_ref_reuse_minutes: int = Field(
         default=120,

@@ -56,7 +56,8 @@ async def sweep_no_comms(
 
 async def sweep_job(app: FastAPI) -> None:
     ingest = getattr(app.state, "ingest", None)
-    listening_since = ingest.listening_since if ingest is not None else None
+    counted_from = getattr(ingest, "silence_counted_from", None)
+    listening_since = (counted_from() if counted_from else ingest.listening_since) if ingest is not None else None
     if ingest is not None and listening_since is None:
         # the ARC is deaf, not the fleet: /readyz and the ingest's logs say so
         log.warning("no-comms sweep skipped: the ingest is not connected to the broker")

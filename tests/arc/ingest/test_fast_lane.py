@@ -1,0 +1,61 @@
+"""Alarms first: an alarm never waits behind heartbeats, and under overload heartbeats are shed
+(snu 6, with a raised hbi) long before an alarm would be refused."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from arc.ingest.models import InboxMessage
+from tests.arc.ingest.conftest import FakeUnit, count, parse_mrs
+
+HEARTBEATS = 1500
+
+
+class TestFastLane:
+    @pytest.fixture
+    def settings(self, settings):
+        # a slow ingest (10 heartbeats a transaction, one batch at a time): a queue builds up
+        return settings.model_copy(update={"ingest_batch_max": 10, "ingest_concurrency": 1})
+
+    async def test_an_alarm_behind_a_queue_of_heartbeats_is_answered_before_them(self, app, unit: FakeUnit):
+        order: list[str] = []
+        beats = [
+            {"ref": f"H{n:05d}", "cid": f"77{n % 50:05d}", "dty": "1", "mty": "PI"} for n in range(HEARTBEATS)
+        ]
+        await asyncio.gather(*(unit.publish(b["cid"], b) for b in beats))
+        await unit.publish("7800001", {"ref": "ALARM1", "cid": "7800001", "dty": "3", "stc": "10"})
+        answer = await unit.reply("7800001", within=10)
+        assert (answer["ref"], answer["snu"]) == ("ALARM1", 4)  # stored and queued for an operator
+        for q in [unit.replies[f"77{n:05d}"] for n in range(50)]:
+            while not q.empty():
+                order.append(parse_mrs(q.get_nowait())["ref"])
+        assert len(order) < HEARTBEATS / 2, f"the alarm waited for {len(order)} heartbeats to be stored first"
+
+
+class TestShedding:
+    @pytest.fixture
+    def settings(self, settings):
+        return settings.model_copy(update={"ingest_shed_heartbeats_backlog": 0, "ingest_shed_hbi_minutes": 180})
+
+    async def test_overload_sheds_heartbeats_with_a_raised_hbi_and_still_stores_alarms(
+        self, app, unit: FakeUnit, session
+    ):
+        shed = await unit.send("4401234", {"ref": "HB1", "cid": "4401234", "dty": "1", "mty": "PI", "hbo": "001"})
+        assert (shed["snu"], shed.get("hbi")) == (6, 180)  # busy: come back later, and less often
+        plain = await unit.send("4401235", {"ref": "HB2", "cid": "4401235", "dty": "1", "mty": "PI"})
+        assert (plain["snu"], plain.get("hbi")) == (6, None)  # hbi only to a unit that accepts one
+        alarm = await unit.send("4401234", json.dumps({"ref": "AL1", "cid": "4401234", "dty": "3", "stc": "10"}))
+        assert alarm["snu"] == 4
+        assert await count(session, InboxMessage, InboxMessage.ref.in_(["HB1", "HB2"])) == 0
+        assert await count(session, InboxMessage, InboxMessage.ref == "AL1") == 1
+
+    async def test_no_comms_is_not_counted_during_the_longer_interval_shed_units_were_given(
+        self, app, unit: FakeUnit
+    ):
+        worker = app.state.ingest
+        await unit.send("4401234", {"ref": "HB3", "cid": "4401234", "dty": "1", "mty": "PI", "hbo": "001"})
+        extra = worker.silence_counted_from() - worker.last_shed_at
+        assert extra.total_seconds() == (180 - 60) * 60  # hbi 180 instead of the 60-minute interval
