@@ -13,6 +13,7 @@ from sqlalchemy import select
 from arc.alarms.keysafe import read_key_safe
 from arc.alarms.models import Alarm
 from arc.alarms.views import alarm_summary
+from arc.audit.service import record
 from arc.auth.deps import Operator, require_roles
 from arc.auth.models import User
 from arc.dispatch import service
@@ -97,12 +98,26 @@ async def task_status(
 
 
 async def _job(request: Request, session, user: User, task: ResponseTask, task_view: dict) -> dict:
+    """An ERS responder's view of a job: name and address once it is offered to them (open, alarm
+    not closed), phone and key safe only once they accept it. Each showing is audited."""
     alarm = await session.get(Alarm, task.alarm_id)
     customer = await session.get(Customer, alarm.customer_id) if alarm.customer_id else None
-    on_the_job = task.status in ("accepted", "en_route", "arrived") and alarm.status != "closed"
+    offered = customer is not None and task.status in OPEN and alarm.status != "closed"
+    on_the_job = offered and task.status in ("accepted", "en_route", "arrived")
+    if offered:
+        await record(
+            session,
+            actor=user,
+            action="view",
+            object_type="ers_job",
+            object_id=task.id,
+            customer_id=customer.id,
+            request=request,
+            detail={"fields": ["name", "address", *(["phone", "key_safe"] if on_the_job else [])]},
+        )
     return {
         **task_view,
-        "alarm": alarm_summary(alarm, customer),
+        "alarm": alarm_summary(alarm, customer if offered else None),
         "address": (
             {
                 "name": f"{customer.given_name} {customer.family_name}",
@@ -110,14 +125,14 @@ async def _job(request: Request, session, user: User, task: ResponseTask, task_v
                 "address_line2": customer.address_line2,
                 "town": customer.town,
                 "postcode": customer.postcode,
-                "phone_primary": customer.phone_primary,
+                "phone_primary": customer.phone_primary if on_the_job else None,
             }
-            if customer
+            if offered
             else None
         ),
         "key_safe": (
             await read_key_safe(session, customer, user, purpose=f"ERS task {task.id}", request=request)
-            if customer is not None and on_the_job
+            if on_the_job
             else None
         ),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from arc.alarms.models import Alarm, AlarmEvent
+from arc.audit.models import AuditEntry
 from arc.dispatch.models import ResponseTask
 from tests.arc.alarms.helpers import fresh, give_key_safe, scene
 
@@ -117,3 +118,22 @@ async def test_operator_records_a_999_reference_on_an_emergency_task(client_as, 
     )
     assert recorded.status_code == 200
     assert (recorded.json()["status"], recorded.json()["reference"]) == ("accepted", "CAD-2026-1142")
+
+
+async def test_ers_job_reads_are_audited_and_show_the_phone_only_once_accepted(client_as, session, clock):
+    s, erin, _operator, task = await _ers_job(client_as, session, clock)
+    offered = (await erin.get("/api/ers/jobs")).json()["items"][0]
+    assert offered["address"]["postcode"] == "CB2 1TN" and offered["address"]["phone_primary"] is None
+    accepted = (await erin.post(f"/api/ers/jobs/{task['id']}/status", json={"status": "accepted"})).json()
+    assert accepted["address"]["phone_primary"] == "01223 555123"
+    declined = await erin.post(f"/api/ers/jobs/{task['id']}/status", json={"status": "declined"})
+    assert declined.json()["address"] is None and declined.json()["alarm"]["customer"] is None
+    rows = (
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "ers_job").order_by(AuditEntry.id)
+        )
+    ).all()
+    assert [(r.actor_user_id, r.customer_id, r.detail["fields"]) for r in rows] == [
+        (erin.user.id, s.customer.id, ["name", "address"]),
+        (erin.user.id, s.customer.id, ["name", "address", "phone", "key_safe"]),
+    ]
