@@ -33,6 +33,7 @@ from arc.observability import MetricsMiddleware
 from arc.observability import router as health_router
 from arc.registry.endpoints import router as registry_router
 from arc.web.pages import install_pages
+from billing.api import router as billing_router
 
 log = logging.getLogger(__name__)
 
@@ -92,5 +93,6 @@ def create_app(
     app.include_router(card_router, prefix="/api")  # after /alarms/queue
     app.include_router(dispatch_router, prefix="/api")
     app.include_router(kpi_router, prefix="/api")
+    app.include_router(billing_router, prefix="/api")
     install_pages(app)
     return app

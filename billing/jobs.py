@@ -14,6 +14,7 @@ from datetime import datetime
 from billing.periods import Quarter, london_date
 from billing.runs import RunSummary, run_quarter
 from billing.settings import BillingSettings, get_billing_settings
+from billing.stripe_sync import push_pending
 
 
 async def daily(maker, settings: BillingSettings, now: datetime) -> RunSummary:
@@ -39,3 +40,7 @@ async def daily_job(app) -> None:
     await daily(app.state.sessionmaker, settings, app.state.clock.now())
 
 
+async def stripe_job(app) -> None:
+    """Push documents waiting for Stripe (nothing when no key is configured)."""
+    settings = getattr(app.state, "billing_settings", None) or get_billing_settings()
+    await push_pending(app.state.sessionmaker, settings)

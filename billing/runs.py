@@ -269,7 +269,12 @@ async def _credit_drafts(s: AsyncSession, ctx: IssueContext, limit: int | None) 
         .where(
             Document.doc_type == "invoice",
             Waiver.status == "approved",
-            Waiver.decided_at > Document.created_at,
+            ~exists().where(  # an invoice raised after approval already carries the waiver as a line
+                DocumentLine.document_id == Document.id,
+                DocumentLine.kind == "waiver",
+                DocumentLine.period_start <= Waiver.end_date,
+                DocumentLine.period_end >= Waiver.start_date,
+            ),
             Waiver.start_date <= Document.period_end,
             Waiver.end_date >= Document.period_start,
             ~exists().where(_credit_of(Document.id, "waiver", Waiver.id)),
@@ -330,6 +335,20 @@ def _credit_of(original_id, reason: str, waiver_id=None):
     return cond
 
 
+async def issue_due_credits(
+    s: AsyncSession, settings: BillingSettings, today: date, *, run_id: int | None = None, limit: int = 500
+) -> list[DraftDocument]:
+    """In this transaction: issue up to ``limit`` credit notes that are due. Flushes only."""
+    await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ISSUE_LOCK})
+    ctx = await issue_context(s, settings, today)
+    drafts = await _credit_drafts(s, ctx, limit=limit)
+    if drafts:
+        await issue(s, drafts, run_id)
+        if run_id is not None:
+            _count(await s.get(Run, run_id, with_for_update=True), drafts, 0)
+    return drafts
+
+
 async def raise_credits(
     maker,
     settings: BillingSettings,
@@ -338,18 +357,13 @@ async def raise_credits(
     run_id: int | None = None,
     summary: RunSummary | None = None,
 ) -> int:
-    """Issue every credit note due, 500 originals at a time; returns how many were issued."""
+    """Issue every credit note due, 500 originals per transaction; returns how many were issued."""
     issued = 0
     while True:
         async with session_scope(maker) as s:
-            await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ISSUE_LOCK})
-            ctx = await issue_context(s, settings, today)
-            drafts = await _credit_drafts(s, ctx, limit=500)
-            if not drafts:
-                return issued
-            await issue(s, drafts, run_id)
-            if run_id is not None:
-                _count(await s.get(Run, run_id, with_for_update=True), drafts, 0)
-            if summary is not None:
-                summary.add(drafts)
-            issued += len(drafts)
+            drafts = await issue_due_credits(s, settings, today, run_id=run_id)
+        if not drafts:
+            return issued
+        if summary is not None:
+            summary.add(drafts)
+        issued += len(drafts)
