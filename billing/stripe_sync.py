@@ -182,8 +182,16 @@ async def webhook(request: Request, session: Session) -> WebhookOut:
         raise BadSignature("Stripe-Signature does not verify for this body") from None
     except (ValueError, KeyError, TypeError):
         raise AppError("the body is not a Stripe event", code="invalid_event") from None
-    obj = event.data.object if getattr(event, "data", None) else None
-    object_id = (obj.get("invoice") if event.type.startswith("charge.") else obj.get("id")) if obj else None
+    data = event.to_dict()
+    event_id, kind = data.get("id"), data.get("type")
+    obj = (data.get("data") or {}).get("object") if isinstance(data.get("data"), dict) else None
+    if (
+        not (isinstance(event_id, str) and isinstance(kind, str) and isinstance(obj, dict))
+        or len(event_id) > 255
+    ):
+        raise AppError("the body is not a Stripe event (id, type, data.object)", code="invalid_event")
+    object_id = obj.get("invoice") if kind.startswith("charge.") else obj.get("id")
+    object_id = object_id if isinstance(object_id, str) else None
     stored = await session.scalar(
         pg_insert(StripeEvent)
         .values(
@@ -197,10 +205,10 @@ async def webhook(request: Request, session: Session) -> WebhookOut:
         .returning(StripeEvent.event_id)
     )
     if stored is None:
-        previous = await session.get(StripeEvent, event.id)
+        previous = await session.get(StripeEvent, event_id)
         return WebhookOut(received=True, duplicate=True, outcome=previous.outcome)
-    outcome = await _apply(session, event.type, object_id, london_date(request.app.state.clock.now()))
-    (await session.get(StripeEvent, event.id)).outcome = outcome
+    outcome = await _apply(session, kind, object_id, london_date(request.app.state.clock.now()))
+    (await session.get(StripeEvent, event_id)).outcome = outcome
     return WebhookOut(received=True, duplicate=False, outcome=outcome)
 
 
