@@ -195,8 +195,8 @@ async def webhook(request: Request, session: Session) -> WebhookOut:
     stored = await session.scalar(
         pg_insert(StripeEvent)
         .values(
-            event_id=event.id,
-            type=event.type,
+            event_id=event_id,
+            type=kind[:100],
             object_id=object_id,
             received_at=request.app.state.clock.now(),
             outcome="received",
