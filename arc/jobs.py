@@ -15,6 +15,7 @@ from arc.ingest.retention import retention_job
 from arc.kit.scheduler import Job, run_scheduler
 from arc.supervision.sweep import sweep_job
 from billing.jobs import daily_job as billing_daily_job
+from billing.jobs import stripe_job as billing_stripe_job
 
 JOBS: dict[str, Job] = {
     job.name: job
@@ -23,6 +24,7 @@ JOBS: dict[str, Job] = {
         Job("no_comms_sweep", lambda settings: settings.no_comms_sweep_seconds, sweep_job),
         Job("inbox_retention", 3_600, retention_job),
         Job("billing_daily", 3_600, billing_daily_job),
+        Job("billing_stripe", 60, billing_stripe_job),
     )
 }
 
