@@ -16,6 +16,7 @@ from arc.auth.deps import require_roles
 from arc.ingest.models import InboxMessage
 from arc.kit.db import Session
 from arc.kit.errors import Conflict
+from arc.registry import assignments
 from arc.registry.crud import get_or_404
 from arc.registry.models import Connection
 from arc.registry.units import Unit
@@ -50,13 +51,19 @@ def _describe(message: dict) -> str:
 async def test_call(
     session: Session,
     connection_id: int,
-    since: Annotated[datetime, Query(description="when the installer started waiting (UTC)")],
+    since: Annotated[
+        datetime | None,
+        Query(description="from when (UTC); default: when the unit was put on the connection"),
+    ] = None,
 ):
     """The first heartbeat and the first activation from the connection's unit since ``since``."""
     conn = await get_or_404(session, Connection, connection_id, what="connection")
     if conn.unit_id is None:
         raise Conflict("this connection has no unit to test", code="no_unit")
     unit = await session.get(Unit, conn.unit_id)
+    if since is None:
+        placed = await assignments.current(session, conn.id)
+        since = placed.created_at if placed else conn.created_at
     first = (
         select(InboxMessage)
         .where(InboxMessage.cid == unit.cid, InboxMessage.received_at >= since)

@@ -60,6 +60,22 @@ export async function api(path, { method = "GET", body, redirectOn401 = true, ti
 
 export const post = (path, body = {}) => api(path, { method: "POST", body });
 
+// A file to a multipart route (the import page); the same CSRF token and error shape as api().
+export async function upload(path, formData) {
+  const headers = { Accept: "application/json" };
+  if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response;
+  try {
+    response = await fetch(path, { method: "POST", headers, body: formData, credentials: "same-origin", cache: "no-store" });
+  } catch (err) {
+    throw new ApiError(0, { error: "network", detail: "the service cannot be reached; check the connection" });
+  }
+  const data = await response.json().catch(() => null);
+  if (response.status === 401) goToLogin();
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
 // Who is signed in (and this session's CSRF token); null when nobody is.
 export async function whoAmI() {
   try {
