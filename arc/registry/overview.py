@@ -34,9 +34,17 @@ REASONS = {
 }
 
 
+def _day(iso: str | None) -> str:
+    """2026-11-20 -> 20 Nov 2026 (as the pages show dates)."""
+    try:
+        return date.fromisoformat(iso).strftime("%-d %b %Y")
+    except (TypeError, ValueError):
+        return str(iso)
+
+
 def describe(entry: AuditEntry) -> str:
     """A sentence for the timeline, from the audit row's ids and field names only."""
-    d = entry.detail or {}
+    d = {k: _day(v) if k.endswith("_on") else v for k, v in (entry.detail or {}).items()}
     kind = (entry.action, entry.object_type)
     if kind == ("create", "customer"):
         return (

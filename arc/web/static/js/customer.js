@@ -92,11 +92,12 @@ function connectionActions(conn) {
 function service(conn) {
   const u = conn.unit;
   const withdrawn = conn.status === "withdrawn";
-  return h("section", { class: "panel connection", dataset: { connectionId: conn.id } },
+  return h("section", { class: "panel service-panel", dataset: { connectionId: conn.id } },
     h("h2", {}, "Service ", h("span", { class: `badge status-${conn.status}` }, conn.status)),
     facts([
       ["Installed", day(conn.install_date)], ["Tariff", conn.tariff_code],
-      ["6-week review", conn.review_outcome ? `${conn.review_outcome.replace("_", " ")} (${dateTime(conn.review_recorded_at)})` : `due ${day(conn.review_due_on)}`],
+      ["6-week review", conn.review_outcome ? `${conn.review_outcome.replace("_", " ")} (${dateTime(conn.review_recorded_at)})`
+        : conn.status === "trial" ? `due ${day(conn.review_due_on)}` : null],
       ["Charged from", day(conn.activated_on)],
       ["Withdrawn", withdrawn ? `${day(conn.withdrawn_on)} — ${(WITHDRAWAL_REASONS.find(([k]) => k === conn.withdrawal_reason) || [null, conn.withdrawal_reason.replaceAll("_", " ")])[1]}` : null],
       ["Unit returned", withdrawn && conn.unit_id ? (conn.unit_returned_on ? day(conn.unit_returned_on) : "not yet") : null],

@@ -105,8 +105,10 @@ export function day(iso) {
   return dayFmt.format(new Date(Date.UTC(y, m - 1, d, 12)));
 }
 
+let seq = 0; // ids must be unique on a page that holds several forms with the same field names
+
 export function field(label, input, hint) {
-  const id = input.id || `f-${input.name.replace(/[^a-z0-9]+/gi, "-")}`;
+  const id = input.id || `f-${input.name.replace(/[^a-z0-9]+/gi, "-")}-${++seq}`;
   input.id = id;
   return h("div", { class: "field" }, h("label", { for: id }, label), hint ? h("span", { class: "hint" }, hint) : null, input);
 }
