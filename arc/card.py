@@ -26,7 +26,8 @@ from arc.auth.models import User
 from arc.dispatch.plan import available_now
 from arc.dispatch.views import alarm_tasks, task_views
 from arc.kit.db import Session
-from arc.registry.models import Customer, Responder
+from arc.registry.changes import current_absence
+from arc.registry.models import Absence, Customer, Responder
 from arc.registry.units import Peripheral, Unit
 from devices.protocol.codes import device_type_name, status_name
 
@@ -65,6 +66,18 @@ def customer_view(customer: Customer, today: date) -> dict:
         "gp_name": customer.gp_name,
         "gp_phone": customer.gp_phone,
         "language": customer.language,
+        "communication_needs": customer.communication_needs,
+    }
+
+
+def away_view(absence: Absence | None) -> dict | None:
+    """A hospital stay or holiday going on today: the alarm is still handled, the operator is told."""
+    if absence is None:
+        return None
+    return {
+        "kind": absence.kind,
+        "starts_on": absence.starts_on.isoformat(),
+        "ends_on": absence.ends_on.isoformat() if absence.ends_on else None,
     }
 
 
@@ -163,7 +176,14 @@ async def build_card(
     )
     return {
         "alarm": alarm_summary(alarm, customer, holder),
-        "customer": customer_view(customer, now.astimezone(zone).date()) if customer else None,
+        "customer": (
+            {
+                **customer_view(customer, now.astimezone(zone).date()),
+                "away": away_view(await current_absence(session, customer.id, now.astimezone(zone).date())),
+            }
+            if customer
+            else None
+        ),
         "key_safe": (
             await read_key_safe(session, customer, user, purpose=f"alarm {alarm.id}", request=request)
             if customer is not None and holds_it

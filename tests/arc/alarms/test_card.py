@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from arc.audit.models import AuditEntry
+from arc.registry.models import Absence
 from tests.arc.alarms.helpers import give_key_safe, scene
 from tests.factories import create_alarm, create_customer_with_unit, create_responder
 
@@ -165,3 +166,21 @@ async def test_opening_a_card_records_who_viewed_the_customer(client_as, session
         )
     ).all()
     assert views == [(operator.user.id, s.customer.id, {"via": f"alarm card {s.alarm.id}"})]
+
+
+async def test_card_says_the_person_is_in_hospital_and_the_alarm_is_still_handled(client_as, session, clock):
+    s = await scene(session, clock)
+    today = date(2026, 11, 22)  # the frozen clock, London
+    session.add(Absence(customer_id=s.customer.id, kind="hospital", starts_on=today - timedelta(days=2)))
+    session.add(
+        Absence(
+            customer_id=s.customer.id, kind="holiday", starts_on=date(2026, 6, 1), ends_on=date(2026, 6, 8)
+        )
+    )
+    s.customer.communication_needs = "hard of hearing"
+    await session.commit()
+    operator = await client_as("operator")
+    card = (await operator.get(f"/api/alarms/{s.alarm.id}")).json()
+    assert card["customer"]["away"] == {"kind": "hospital", "starts_on": "2026-11-20", "ends_on": None}
+    assert card["customer"]["communication_needs"] == "hard of hearing"
+    assert card["alarm"]["status"] == "queued"

@@ -40,14 +40,21 @@ function person(card) {
   }
   const name = c.preferred_name ? `${c.name} (${c.preferred_name})` : c.name;
   const address = [c.address_line1, c.address_line2, c.town, c.postcode].filter(Boolean).join(", ");
+  const away = c.away
+    ? h("p", { class: "warning away", "data-testid": "away" },
+      c.away.kind === "hospital" ? "In hospital" : "On holiday", ` since ${c.away.starts_on}`,
+      c.away.ends_on ? ` (until ${c.away.ends_on})` : "", " — handle the alarm as usual; they may not be at home.")
+    : null;
   return section("Person",
     h("p", { class: "person-name" }, name),
+    away,
     facts([
       ["Age", c.age != null ? `${c.age} (born ${c.date_of_birth})` : c.date_of_birth],
       ["Address", address],
       ["Phone", c.phone_primary],
       ["Other phone", c.phone_secondary],
       ["Language", c.language],
+      ["Communication", c.communication_needs],
       ["GP", [c.gp_name, c.gp_phone].filter(Boolean).join(", ")],
     ]),
     c.risk_notes ? h("div", { class: "notes risk" }, h("h4", {}, "Risks"), h("p", {}, c.risk_notes)) : null,
