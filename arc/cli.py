@@ -235,7 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--units", type=int, default=6, help="simulated units (0 for none)")
     demo.add_argument("--port", type=int, help="HTTP port (default LIFELINE_PORT or 8080)")
-    serve = sub.add_parser("serve", help="run the service against LIFELINE_DATABASE_URL / LIFELINE_MQTT_URL")
+    serve = sub.add_parser(
+        "serve",
+        help="run the service against LIFELINE_DATABASE_URL / LIFELINE_MQTT_URL",
+        epilog="SIP (SCAIP) units: run Kamailio beside it with deploy/kamailio/kamailio.cfg, e.g. "
+        "kamailio -DD -E -f deploy/kamailio/kamailio.cfg -A 'DB_URL=\"postgres://kamailio:PASS@db/lifeline\"' "
+        "-A 'MQTT_HOST=\"broker\"' -A 'MQTT_USER=\"kamailio\"' -A 'MQTT_PASSWORD=\"PASS\"' "
+        "(README: SIP units). The edge publishes to the same {root}/{cid}/mrq topics this service reads.",
+    )
     serve.add_argument("--port", type=int, help="HTTP port (default LIFELINE_PORT or 8080)")
     sub.add_parser("migrate", help="upgrade the database schema to head")
     for name, (help_text, add_arguments, _) in EXTRA_COMMANDS.items():

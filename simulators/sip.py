@@ -63,6 +63,16 @@ class Exchange:
     body: str
     authenticate: bool = True
     expect: int = 200
+    method: str = "MESSAGE"  # or REGISTER (then the body is ignored)
+
+    def headers(self, cseq: int, auth: str) -> str:
+        if self.method == "REGISTER":
+            extra = "Contact: <sip:[service]@[local_ip]:[local_port]>\nExpires: 3600\n"
+            return _HEADERS.format(
+                method="REGISTER", to="[service]", cseq=cseq, extra=extra, auth=auth, body=""
+            )
+        extra = "Content-Type: application/scaip+xml\n"
+        return _HEADERS.format(method="MESSAGE", to="arc", cseq=cseq, extra=extra, auth=auth, body=self.body)
 
 
 @dataclass
@@ -75,16 +85,15 @@ class SippResult:
     log: str = ""
 
 
-_HEADERS = """MESSAGE sip:arc@[remote_ip]:[remote_port] SIP/2.0
+_HEADERS = """{method} sip:{to}@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
 Max-Forwards: 70
 From: <sip:[service]@[remote_ip]>;tag=[pid]Lt[call_number]
-To: <sip:arc@[remote_ip]>
+To: <sip:{to}@[remote_ip]>
 Call-ID: [call_id]
-CSeq: {cseq} MESSAGE
+CSeq: {cseq} {method}
 User-Agent: lifeline sipp unit
-Content-Type: application/scaip+xml
-{auth}Content-Length: [len]
+{extra}{auth}Content-Length: [len]
 
 {body}
 """
@@ -113,14 +122,14 @@ def scenario(exchanges: list[Exchange], linger_ms: int) -> str:
     for ex in exchanges:
         if "]]>" in ex.body:
             raise ValueError("body may not contain ]]>")
-        first = _HEADERS.format(cseq=cseq, auth="", body=ex.body)
+        first = ex.headers(cseq, "")
         parts.append(f'  <send retrans="500"><![CDATA[\n{first}]]></send>')
         cseq += 1
         if not ex.authenticate:
             parts.append(f'  <recv response="{ex.expect}"/>')
             continue
         parts.append('  <recv response="401" auth="true"/>')
-        again = _HEADERS.format(cseq=cseq, auth="[authentication]\n", body=ex.body)
+        again = ex.headers(cseq, "[authentication]\n")
         parts.append(f'  <send retrans="500"><![CDATA[\n{again}]]></send>')
         cseq += 1
         parts.append(f'  <recv response="{ex.expect}"/>')

@@ -135,3 +135,12 @@ async def test_a_replayed_nonce_is_challenged_and_its_message_never_reaches_the_
     await asyncio.sleep(0.3)
     refs = (await session.scalars(select(InboxMessage.ref).where(InboxMessage.cid == unit.cid))).all()
     assert refs == ["RP1"]
+
+
+async def test_a_unit_that_registers_first_is_registered_then_heard(provisioned, sip_unit):
+    unit, password = await provisioned()
+    result = await sip_unit(unit.cid, password).run(
+        [Exchange("", method="REGISTER"), Exchange(mrq("RG1", unit.cid, dty="0001", mty="PI"))], expect_mrs=1
+    )
+    assert result.answers == [401, 200, 401, 200], result.log
+    assert [mrs(b) for b in result.mrs] == [("RG1", 0)]
