@@ -46,6 +46,7 @@ def client_options(settings: Settings, version: str) -> dict[str, Any]:
             settings.mqtt_shared_session_expiry_seconds if shared else settings.mqtt_session_expiry_seconds
         )
         connect.ReceiveMaximum = settings.mqtt_receive_maximum
+        connect.MaximumPacketSize = settings.mqtt_max_packet_bytes  # the broker drops bigger ones for us
         options.update(protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=connect)
     else:
         # 3.1.1 has no expiry: a persistent session of a shared member would hold its share for ever

@@ -40,7 +40,18 @@ from devices.protocol.codes import Snu
 
 log = logging.getLogger(__name__)
 
-MAX_STORED_PAYLOAD = 65_536  # raw bytes kept for a rejected message
+TOO_LONG_EXCERPT = 1024  # bytes kept of a message over the size limit (the rest is not a message)
+
+
+def _stored(payload: bytes, rejection: Rejection, max_bytes: int) -> dict:
+    """What a rejected row keeps: all of a message the protocol allows, only the start of an
+    over-long one (and its size), so a flood of big messages cannot fill the database."""
+    if rejection.reason != "too_long":
+        return {"detail": rejection.detail[:200], "payload": bytes(payload[:max_bytes])}
+    detail = f"{rejection.detail} ({len(payload)} bytes; first {TOO_LONG_EXCERPT} kept)"
+    return {"detail": detail[:200], "payload": bytes(payload[:TOO_LONG_EXCERPT])}
+
+
 MAX_CID_DIGITS = 32  # units.cid / ingest_inbox.cid: a longer cid cannot be stored, so it is refused (snu 3)
 
 
@@ -167,8 +178,7 @@ class Pipeline:
                         "fmt": message.fmt,
                         "snu": int(message.snu),
                         "reason": message.reason[:32],
-                        "detail": message.detail[:200],
-                        "payload": bytes(item.payload[:MAX_STORED_PAYLOAD]),
+                        **_stored(item.payload, message, self.settings.ingest_max_bytes),
                     }
                 )
                 batch.replies[index] = make_reply(item.topic, message.to_mrs(), message.fmt)

@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         default=120, ge=1, le=1440, description="hbi sent with a shed heartbeat to units that accept one"
     )
     ingest_max_bytes: int = Field(default=8192, ge=256, description="largest mrq payload accepted (snu 1)")
+    mqtt_max_packet_bytes: int = Field(
+        default=66_560,
+        ge=2048,
+        le=268_435_460,
+        description="MQTT 5 Maximum Packet Size the ingest announces: the broker never sends it bigger "
+        "packets (65 KiB payload + headers, as deploy/mosquitto's max_packet_size); keep it above "
+        "LIFELINE_INGEST_MAX_BYTES so an over-long request is still answered snu 1",
+    )
     ingest_ref_reuse_minutes: int = Field(
         default=120,
         ge=1,
@@ -260,6 +268,12 @@ class Settings(BaseSettings):
                 self.secret_key.get_secret_value().encode(), b"lifeline mqtt ingest client id", hashlib.sha256
             ).hexdigest()
             self.mqtt_client_id = f"arc-ingest-{digest[:24]}"
+        return self
+
+    @model_validator(mode="after")
+    def _packet_cap_above_message_cap(self) -> Settings:
+        if self.mqtt_max_packet_bytes < self.ingest_max_bytes + 1024:
+            raise ValueError("LIFELINE_MQTT_MAX_PACKET_BYTES must exceed LIFELINE_INGEST_MAX_BYTES by 1024+")
         return self
 
     @model_validator(mode="after")

@@ -263,6 +263,20 @@ async def test_a_unit_cannot_take_the_ingests_session(broker):
         assert await _received(ingest, within=0.5) == [(f"{root}/{UNIT_A}/mrq", b'{"ref":"R2"}')]
 
 
+async def test_the_shipped_config_refuses_messages_past_its_size_cap(broker):
+    root = broker["root"]
+    async with _client(broker, "arc", broker["service"]) as service:
+        await service.subscribe(f"{root}/+/mrq", qos=1)
+        async with _client(broker, UNIT_A, broker[UNIT_A]) as unit_a:
+            await unit_a.publish(f"{root}/{UNIT_A}/mrq", b"x" * 66_000, qos=1)  # over message_size_limit
+            await unit_a.publish(f"{root}/{UNIT_A}/mrq", b"y" * 60_000, qos=1)  # under it
+        assert [len(payload) for _, payload in await _received(service)] == [60_000]
+        with contextlib.suppress(aiomqtt.MqttError):  # over max_packet_size: the unit is dropped
+            async with _client(broker, UNIT_A, broker[UNIT_A]) as unit_a:
+                await unit_a.publish(f"{root}/{UNIT_A}/mrq", b"z" * 1_000_000, qos=1)
+        assert await _received(service, within=0.5) == []
+
+
 async def test_units_connect_over_tls_with_the_test_ca(broker):
     root = broker["root"]
     tls = aiomqtt.TLSParameters(ca_certs=str(broker["ca"]))

@@ -58,12 +58,24 @@ async def test_alarm_is_answered_hold_until_accepted_then_0(unit: FakeUnit, sess
     assert row.final_answer_at is not None
 
 
-async def test_payload_over_the_limit_gets_1_and_is_kept_raw(unit: FakeUnit, session):
-    big = json.dumps({"ref": "BIG1", "cid": "4401234", "dty": "3", "pad": "x" * 9000}).encode()
+async def test_payload_over_the_limit_gets_1_and_its_start_is_kept(unit: FakeUnit, session):
+    big = json.dumps({"ref": "BIG1", "cid": "4401234", "dty": "3", "pad": "x" * 60_000}).encode()
     reply = await unit.send("4401234", big)
     assert (reply["ref"], reply["snu"]) == ("BIG1", 1)
     row = await session.scalar(select(RejectedMessage))
-    assert (row.reason, row.snu, row.cid, row.payload) == ("too_long", 1, "4401234", big)
+    assert (row.reason, row.snu, row.cid, row.payload) == ("too_long", 1, "4401234", big[:1024])
+    assert f"{len(big)} bytes" in row.detail  # a bounded excerpt, not 60 KB kept for 30 days
+
+
+async def test_a_message_past_the_packet_cap_never_reaches_the_service(unit: FakeUnit, session, settings):
+    """MQTT 5 Maximum Packet Size: the broker drops what the service would only have to refuse,
+    before it costs the service memory (the shipped Mosquitto config refuses it at the door too)."""
+    huge = b'{"ref":"H1","cid":"4401234","pad":"' + b"x" * (settings.mqtt_max_packet_bytes + 1) + b'"}'
+    await unit.publish("4401234", huge)
+    assert await unit.no_reply("4401234", within=1.5)
+    assert await count(session, RejectedMessage) == 0
+    after = await unit.send("4401234", {"ref": "H2", "cid": "4401234", "dty": "1", "mty": "PI"})
+    assert after["ref"] == "H2"  # still connected and answering
 
 
 async def test_unparseable_payload_gets_2_in_the_format_it_was_sent(unit: FakeUnit, session):
