@@ -76,7 +76,14 @@ class FakeUnit:
 
 
 @pytest.fixture
-async def unit(app, settings: Settings) -> AsyncIterator[FakeUnit]:
+async def unit(app, unit_alone: FakeUnit) -> FakeUnit:
+    """A fake unit talking to the app's ingest."""
+    return unit_alone
+
+
+@pytest.fixture
+async def unit_alone(settings: Settings) -> AsyncIterator[FakeUnit]:
+    """A fake unit on the broker, whether or not an ingest is running (tests start their own)."""
     client = aiomqtt.Client(
         **broker_address(settings.mqtt_url), identifier=f"fake-unit-{uuid.uuid4().hex[:8]}"
     )
