@@ -19,6 +19,8 @@ from arc.dispatch.endpoints import router as dispatch_router
 from arc.flows import wire_flows
 from arc.history.endpoints import router as kpi_router
 from arc.ingest.status import router as intake_status_router
+from arc.jobs import job_queue
+from arc.jobs import router as jobs_router
 from arc.kit.clock import Clock
 from arc.kit.cors import install_cors
 from arc.kit.crypto import DataCipher
@@ -55,6 +57,7 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         async with AsyncExitStack() as stack:
+            await stack.enter_async_context(job_queue(app))
             for component in app.state.components:
                 await stack.enter_async_context(component(app))
             log.info("Lifeline ARC ready on http://%s:%s", settings.host, settings.port)
@@ -94,5 +97,6 @@ def create_app(
     app.include_router(dispatch_router, prefix="/api")
     app.include_router(kpi_router, prefix="/api")
     app.include_router(billing_router, prefix="/api")
+    app.include_router(jobs_router, prefix="/api")
     install_pages(app)
     return app

@@ -148,10 +148,10 @@ EXTRA_COMMANDS["registry"] = (
 def app_components(settings: Settings) -> list:
     """Everything that runs beside the HTTP API in one service process."""
     from arc.ingest.worker import ingest_component
-    from arc.jobs import scheduler_component
+    from arc.jobs import job_worker, scheduler_component
     from arc.live.stream import live_stream
 
-    return [live_stream, ingest_component, scheduler_component]
+    return [live_stream, ingest_component, scheduler_component, job_worker]
 
 
 def server_config(app, settings: Settings, **overrides) -> uvicorn.Config:

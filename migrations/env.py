@@ -32,10 +32,16 @@ def _include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "index" and reflected and compare_to is None and (name or "").startswith("trgm_"))
 
 
+def _ours(name, type_, parent_names) -> bool:
+    """procrastinate's tables are made from its own schema file (migration house_0001), not models."""
+    return not (type_ == "table" and name and name.startswith("procrastinate_"))
+
+
 def _configure(connection: Connection | None = None, **kw) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=_ours,
         include_object=_include_object,
         compare_type=True,
         compare_server_default=False,

@@ -105,7 +105,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """The test database, emptied after the test."""
     yield engine
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    names = [t.name for t in Base.metadata.sorted_tables]
+    names += ["procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers"]  # the job queue
+    tables = ", ".join(f'"{name}"' for name in names)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

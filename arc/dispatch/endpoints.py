@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, status
@@ -18,21 +16,13 @@ from arc.auth.deps import Operator, require_roles
 from arc.auth.models import User
 from arc.dispatch import service
 from arc.dispatch.models import ResponseTask
-from arc.dispatch.notifier import app_notifier, wait_for_deliveries
+from arc.dispatch.notifier import app_notifier
 from arc.dispatch.states import OPEN
 from arc.dispatch.views import one_task_view, task_views
 from arc.kit.db import Session
 from arc.registry.models import Customer
 
-
-@asynccontextmanager
-async def _finish_deliveries(_app) -> AsyncIterator[None]:
-    """At shutdown, let responder notifications in flight finish (and be recorded) first."""
-    yield
-    await wait_for_deliveries()
-
-
-router = APIRouter(tags=["dispatch"], lifespan=_finish_deliveries)
+router = APIRouter(tags=["dispatch"])
 
 ErsUser = Annotated[User, Depends(require_roles("ers"))]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]

@@ -72,7 +72,9 @@ class DeliveryAttempt(IdMixin, Base):
     """One try at telling a responder about a task (log line, webhook POST...), with its outcome."""
 
     __tablename__ = "delivery_attempts"
-    __table_args__ = (CheckConstraint("outcome IN ('pending', 'sent', 'failed')", name="outcome_known"),)
+    __table_args__ = (
+        CheckConstraint("outcome IN ('pending', 'sent', 'failed', 'skipped')", name="outcome_known"),
+    )
 
     task_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("response_tasks.id", ondelete="CASCADE"), index=True
@@ -83,3 +85,5 @@ class DeliveryAttempt(IdMixin, Base):
     outcome: Mapped[str] = mapped_column(String(8))
     status_code: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(500))
+    job_id: Mapped[int | None] = mapped_column(BigInteger)  # the durable job that made this try
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -2,7 +2,8 @@
 
 ``request_task`` is the one place a task is created (by an operator's dispatch or
 by escalation): it stamps ``escalate_at`` from the per-kind setting, writes the
-alarm event, queues the notification for after commit and emits ``task.updated``.
+alarm event, enqueues the notification as a durable job (``arc/dispatch/tasks.py``) in the
+same transaction and emits ``task.updated``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from arc.alarms.models import Alarm
 from arc.auth.models import User
 from arc.dispatch import states
 from arc.dispatch.models import ResponseTask
-from arc.dispatch.notifier import Delivery, Notifier, queue_delivery
+from arc.dispatch.notifier import Notifier
 from arc.dispatch.plan import Step, next_step, pick_ers_user
+from arc.dispatch.tasks import queue_delivery
 from arc.dispatch.views import emit_task
 from arc.kit.clock import Clock
 from arc.kit.errors import Conflict, NotFound, Unprocessable
-from arc.registry.models import Customer, Responder
+from arc.registry.models import Responder
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +61,6 @@ async def _check_target(session: AsyncSession, alarm: Alarm, step: Step) -> None
             raise Unprocessable("ers_user_id must be an active ERS responder", field="ers_user_id")
     elif step.service not in ("ambulance", "fire", "police"):
         raise Unprocessable("service must be ambulance, fire or police", field="service")
-
-
-def _message(customer: Customer | None, alarm: Alarm) -> str:
-    where = f"{customer.address_line1}, {customer.postcode}" if customer else "address unknown"
-    who = f"{customer.given_name} {customer.family_name}" if customer else "a Lifeline customer"
-    return f"Lifeline alarm: {who} at {where} needs help ({alarm.title}). Please reply to the ARC."
 
 
 async def request_task(
@@ -110,32 +106,12 @@ async def request_task(
     await alarms.record_event(session, alarm.id, "task_requested", now, user=user, data=data)
     moved = await alarms.advance(session, alarm, "dispatched", now, user=user)
     if step.kind in ("responder", "ers"):
-        await queue_delivery(session, ctx.notifier, await _delivery(session, alarm, task), clock=ctx.clock)
+        await queue_delivery(session, ctx.notifier.channel, task, ctx.clock.now())
     await emit_task(session, task)
     if moved and announce:
         await alarms.emit_alarm(session, alarm)
     log.info("task %s (%s) requested for alarm %s", task.id, step.kind, alarm.id)
     return task
-
-
-async def _delivery(session: AsyncSession, alarm: Alarm, task: ResponseTask) -> Delivery:
-    customer = await session.get(Customer, alarm.customer_id) if alarm.customer_id else None
-    name = phone = None
-    if task.responder_id:
-        responder = await session.get(Responder, task.responder_id)
-        name, phone = responder.name, responder.phone_primary
-    elif task.ers_user_id:
-        ers_user = await session.get(User, task.ers_user_id)
-        name = ers_user.full_name
-    return Delivery(
-        task_id=task.id,
-        alarm_id=alarm.id,
-        kind=task.kind,
-        to_name=name,
-        to_phone=phone,
-        message=_message(customer, alarm),
-        extra={"ers_user_id": task.ers_user_id} if task.ers_user_id else {},
-    )
 
 
 async def dispatch(

@@ -1,7 +1,7 @@
 """The one declarative base every package's models share.
 
-It lives in ``devices`` because that is the lowest package in the import
-direction (devices <- arc <- billing); all of them can import it.
+It lives in the kit, below every package that has tables (registry, auth, audit, the ARC
+domains, billing); ``devices`` is only the wire protocol and has no database.
 """
 
 from __future__ import annotations

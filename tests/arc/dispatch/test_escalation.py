@@ -11,7 +11,7 @@ from arc.alarms.events import LiveEvent
 from arc.alarms.models import AlarmEvent
 from arc.dispatch.escalation import escalation_job, run_escalations
 from arc.dispatch.models import ResponseTask
-from arc.dispatch.notifier import wait_for_deliveries
+from arc.jobs import run_jobs_now
 from arc.kit.db import make_sessionmaker
 from tests.arc.alarms.helpers import event_types, fresh, scene
 from tests.factories import create_user
@@ -41,7 +41,7 @@ async def _accepted_scene(session, clock, client_as, **kw):
 
 
 async def test_unaccepted_requests_walk_the_plan_responders_then_ers_then_999(
-    client_as, session, clock, settings
+    app, client_as, session, clock, settings
 ):
     s, erin, operator = await _accepted_scene(session, clock, client_as)
     rita, _sam, tom = s.responders
@@ -55,7 +55,7 @@ async def test_unaccepted_requests_walk_the_plan_responders_then_ers_then_999(
     await session.commit()
 
     clock.advance(seconds=1)  # Rita's 5 minutes are up
-    await wait_for_deliveries()  # (Rita's request has gone out and been recorded)
+    await run_jobs_now(app)  # (Rita's request has gone out and been recorded)
     last_live = await session.scalar(select(LiveEvent.id).order_by(LiveEvent.id.desc()).limit(1))
     assert await run_escalations(session, clock.now(), settings=settings) == 1
     await session.commit()

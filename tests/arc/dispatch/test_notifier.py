@@ -19,15 +19,15 @@ from arc.dispatch.notifier import (
     LogNotifier,
     WebhookNotifier,
     notifier_from_settings,
-    wait_for_deliveries,
 )
+from arc.jobs import run_jobs_now
 from arc.kit.settings import Settings
 from tests.arc.alarms.helpers import scene
 
 SECRET = "gateway-shared-secret-for-tests"
 
 
-async def _dispatch_rita(client_as, session, clock) -> tuple[int, dict]:
+async def _dispatch_rita(app, client_as, session, clock) -> tuple[int, dict]:
     s = await scene(session, clock)
     operator = await client_as("operator")
     await operator.post(f"/api/alarms/{s.alarm.id}/accept")
@@ -35,7 +35,7 @@ async def _dispatch_rita(client_as, session, clock) -> tuple[int, dict]:
         f"/api/alarms/{s.alarm.id}/dispatch", json={"kind": "responder", "responder_id": s.responders[0].id}
     )
     assert response.status_code == 201, response.text  # whatever the gateway does
-    await wait_for_deliveries()
+    await run_jobs_now(app)
     return s.alarm.id, response.json()
 
 
@@ -58,7 +58,7 @@ async def test_webhook_posts_a_signed_request_and_the_attempt_is_recorded(app, c
     app.state.notifier = WebhookNotifier(
         "https://sms-gateway.example/send", SECRET, transport=httpx.MockTransport(gateway)
     )
-    alarm_id, task = await _dispatch_rita(client_as, session, clock)
+    alarm_id, task = await _dispatch_rita(app, client_as, session, clock)
 
     [request] = received
     stamp = request.headers["X-Lifeline-Timestamp"]
@@ -93,7 +93,7 @@ async def test_a_failed_delivery_is_recorded_and_shown_never_fatal(
             "https://sms-gateway.example/send", SECRET, transport=httpx.MockTransport(gateway)
         )
 
-    alarm_id, task = await _dispatch_rita(client_as, session, clock)
+    alarm_id, task = await _dispatch_rita(app, client_as, session, clock)
 
     [attempt] = await _attempts(session, task["id"])
     assert attempt.outcome == "failed" and attempt.status_code == status_code
@@ -118,14 +118,14 @@ async def test_a_notifier_that_crashes_is_a_failed_delivery(app, client_as, sess
             raise RuntimeError("gateway library bug")
 
     app.state.notifier = Broken()
-    _alarm_id, task = await _dispatch_rita(client_as, session, clock)
+    _alarm_id, task = await _dispatch_rita(app, client_as, session, clock)
     [attempt] = await _attempts(session, task["id"])
     assert (attempt.channel, attempt.outcome) == ("broken", "failed")
 
 
 async def test_log_notifier_is_the_default_and_logs_no_personal_data(app, client_as, session, clock, caplog):
     caplog.set_level(logging.INFO, logger="arc.dispatch.notifier")
-    _alarm_id, task = await _dispatch_rita(client_as, session, clock)
+    _alarm_id, task = await _dispatch_rita(app, client_as, session, clock)
     [attempt] = await _attempts(session, task["id"])
     assert (attempt.channel, attempt.outcome) == ("log", "sent")
     logged = caplog.text
