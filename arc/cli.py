@@ -54,15 +54,20 @@ async def _run_simulate(settings: Settings, args: argparse.Namespace) -> None:
     await run(settings.mqtt_url, settings.mqtt_topic_root, args)
 
 
+def demo_cids(units: int) -> list[str]:
+    from simulators.cli import DEFAULT_CID_BASE  # the seeded demo units (arc/seed.py)
+
+    return [str(DEFAULT_CID_BASE + i) for i in range(units)]
+
+
 def _start_fleet(settings: Settings, units: int) -> asyncio.Task | None:
     """The demo's simulated fleet: the seeded units, over MQTT like real ones."""
     if units <= 0:
         return None
-    from simulators.cli import DEFAULT_CID_BASE  # the seeded demo units (arc/seed.py)
     from simulators.fleet import Fleet
 
-    cids = [str(DEFAULT_CID_BASE + i) for i in range(units)]
-    fleet = Fleet(settings.mqtt_url, settings.mqtt_topic_root, cids, alarm_every_s=300.0)
+    url = settings.simulator_mqtt_url or settings.mqtt_url  # the fleet's own login when it has one
+    fleet = Fleet(url, settings.mqtt_topic_root, demo_cids(units), alarm_every_s=300.0)
 
     async def _run() -> None:
         runner = asyncio.create_task(fleet.run(), name="demo-fleet-units")
@@ -179,7 +184,7 @@ def server_config(app, settings: Settings, **overrides) -> uvicorn.Config:
 
 async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
     started = time.perf_counter()
-    async with resolved_services(settings) as live:
+    async with resolved_services(settings, fleet_cids=demo_cids(fleet)) as live:
         if settings.mqtt_url is None and live.mqtt_protocol == "auto":
             live = live.model_copy(update={"mqtt_protocol": "3.1.1"})  # the embedded amqtt speaks 3.1.1
         await migrate.upgrade(live.database_url)

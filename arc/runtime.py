@@ -14,8 +14,12 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def resolved_services(settings: Settings) -> AsyncIterator[Settings]:
-    """Yield settings whose database and MQTT URLs point at running services."""
+async def resolved_services(
+    settings: Settings, *, fleet_cids: list[str] | None = None
+) -> AsyncIterator[Settings]:
+    """Yield settings whose database and MQTT URLs point at running services. An embedded broker
+    gets a login for the service (``mqtt_url``) and one for the simulated fleet of ``fleet_cids``
+    (``simulator_mqtt_url``)."""
     updates: dict[str, str] = {}
     pg_server = None
     broker: EmbeddedBroker | None = None
@@ -24,8 +28,10 @@ async def resolved_services(settings: Settings) -> AsyncIterator[Settings]:
     else:
         log.info("using external PostgreSQL (LIFELINE_DATABASE_URL)")
     if settings.mqtt_url is None:
-        broker = EmbeddedBroker()
+        broker = EmbeddedBroker(topic_root=settings.mqtt_topic_root, fleet_cids=fleet_cids)
         updates["mqtt_url"] = await broker.start()
+        updates["simulator_mqtt_url"] = broker.fleet_url
+        updates["mqtt_client_id"] = broker.service_client_id
     else:
         log.info("using external MQTT broker (LIFELINE_MQTT_URL)")
     try:

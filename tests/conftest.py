@@ -89,7 +89,7 @@ async def mqtt_url() -> AsyncIterator[str]:
     if _reachable("127.0.0.1", 1883):
         yield "mqtt://127.0.0.1:1883"
         return
-    broker = EmbeddedBroker(port=None)
+    broker = EmbeddedBroker(port=None, open_for_tests=True)  # tests use many logins and topic roots
     yield await broker.start()
     await broker.stop()
 

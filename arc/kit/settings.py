@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         default=None, description="mqtt://user:pass@host:1883; unset = embedded amqtt"
     )
     mqtt_topic_root: str = "lifeline"
+    simulator_mqtt_url: str | None = Field(
+        default=None,
+        description="the demo's simulated fleet logs in with this (its own login); unset = LIFELINE_MQTT_URL; "
+        "set by `lifeline demo` for its embedded broker",
+    )
     mqtt_client_id: str | None = Field(
         default=None,
         description="client id of the ingest's persistent session; unset = derived from the secret key "
