@@ -8,10 +8,11 @@ so it lives in the composition layer. Key-safe information is read through
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from arc.alarms.keysafe import read_key_safe
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.alarms.service import event_view, get_alarm
 from arc.alarms.views import alarm_summary
-from arc.audit.service import record_customer
+from arc.audit.service import VIEW_ID_LENGTH, record_customer, seen_in_view
 from arc.auth.deps import Operator
 from arc.auth.models import User
 from arc.dispatch.plan import available_now
@@ -141,9 +142,79 @@ async def _history(session: AsyncSession, alarm: Alarm) -> list[dict]:
     return [alarm_summary(a, c, u) for a, c, u in rows]
 
 
+ACTIVATION_EVENTS = ("received", "activation", "repeat")
+
+
+def activations_view(alarm: Alarm, events: list[AlarmEvent], peripherals: list[Peripheral]) -> list[dict]:
+    """Each activation of the alarm, first to last: when, which device, what it reported.
+
+    Read from the alarm's log (``received`` / ``activation`` / ``repeat`` events carry the device
+    and status, ``arc/alarms/intake.py``); an alarm with no such event (raised by the system, or
+    made before activations were logged) shows its own trigger as its one activation."""
+    where = {p.did: p.location_text for p in peripherals if p.did}
+    out = []
+    for event in events:
+        data = event.data or {}
+        if event.type not in ACTIVATION_EVENTS or not (data.get("device_type") or data.get("status_text")):
+            continue
+        did = data.get("did")
+        out.append(
+            {
+                "at": _iso(event.at),
+                "device_type": data.get("device_type"),
+                "status_text": data.get("status_text"),
+                "did": did,
+                "location_text": data.get("location_text") or where.get(did),
+                "ref": data.get("ref"),
+            }
+        )
+    if not out and (alarm.dty or alarm.stc):
+        trigger = trigger_view(alarm, peripherals)
+        out.append(
+            {
+                "at": _iso(alarm.raised_at),
+                **{k: trigger[k] for k in ("device_type", "status_text", "did", "location_text")},
+                "ref": alarm.ref,
+            }
+        )
+    return out
+
+
+def closing_view(alarm: Alarm, outcome_labels: dict[str, str], closed_by: User | None) -> dict | None:
+    if alarm.status != "closed":
+        return None
+    return {
+        "outcome_code": alarm.outcome_code,
+        "outcome_label": outcome_labels.get(alarm.outcome_code or "", alarm.outcome_code),
+        "note": alarm.outcome_note,
+        "closed_at": _iso(alarm.closed_at),
+        "closed_by": closed_by.full_name if closed_by else None,
+    }
+
+
+async def _key_safe(session, alarm: Alarm, customer: Customer | None, user: User, holds_it: bool, **kw):
+    """(value, state): the value only for the operator holding the open alarm; ``unreadable``
+    when it cannot be decrypted (the card still loads, a supervisor is told)."""
+    if customer is None:
+        return None, "no_customer"
+    if not holds_it:
+        return None, "not_holder"
+    found = await read_key_safe(session, customer, user, purpose=f"alarm {alarm.id}", alarm_id=alarm.id, **kw)
+    return found.value, found.state
+
+
 async def build_card(
-    session: AsyncSession, alarm_id: int, user: User, now: datetime, zone: ZoneInfo, *, request: Request
+    session: AsyncSession,
+    alarm_id: int,
+    user: User,
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    request: Request,
+    view: str | None = None,
 ) -> dict:
+    """The card. ``view``: the page's id for one opening of this card, repeated on its refreshes;
+    what the person looked at is audited once per view (``arc.audit.service.seen_in_view``)."""
     alarm = await get_alarm(session, alarm_id)
     customer = await session.get(Customer, alarm.customer_id) if alarm.customer_id else None
     holder = await session.get(User, alarm.accepted_by_id) if alarm.accepted_by_id else None
@@ -169,10 +240,21 @@ async def build_card(
         else []
     )
     holds_it = alarm.status != "closed" and alarm.accepted_by_id == user.id
-    if customer is not None:  # the card shows medical and risk notes: every look is audited
-        await record_customer(session, request, user, "view", customer.id, via=f"alarm card {alarm.id}")
-    events = await session.scalars(
-        select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.id)
+    # the card shows medical and risk notes: every look is audited, once per view of the card
+    if customer is not None and not await seen_in_view(session, user, "customer", customer.id, view, now=now):
+        extra = {"view": view} if view else {}
+        await record_customer(
+            session, request, user, "view", customer.id, via=f"alarm card {alarm.id}", **extra
+        )
+    events = list(
+        await session.scalars(
+            select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.id)
+        )
+    )
+    outcome_rows = await outcomes.list_outcomes(session, include_inactive=True)
+    closed_by = await session.get(User, alarm.closed_by_id) if alarm.closed_by_id else None
+    key_safe, key_safe_state = await _key_safe(
+        session, alarm, customer, user, holds_it, request=request, view=view
     )
     return {
         "alarm": alarm_summary(alarm, customer, holder),
@@ -184,11 +266,14 @@ async def build_card(
             if customer
             else None
         ),
-        "key_safe": (
-            await read_key_safe(session, customer, user, purpose=f"alarm {alarm.id}", request=request)
-            if customer is not None and holds_it
-            else None
-        ),
+        "key_safe": key_safe,
+        "key_safe_state": key_safe_state,
+        "caller": {
+            "caller_ids": list(alarm.caller_ids or []),
+            "callback_requested": alarm.callback_requested,
+        },
+        "activations": activations_view(alarm, events, peripherals),
+        "closing": closing_view(alarm, {o.code: o.label for o in outcome_rows}, closed_by),
         "unit": unit_view(unit) if unit else None,
         "peripherals": [
             {
@@ -204,7 +289,7 @@ async def build_card(
         "history": await _history(session, alarm),
         "flags": [],  # TEC flags (frequent caller, clusters, trends) arrive with the history issue
         "script": await scripts.script_for(session, alarm.dty, alarm.stc, alarm.kind),
-        "outcomes": [outcomes.view(o) for o in await outcomes.list_outcomes(session)],
+        "outcomes": [outcomes.view(o) for o in outcome_rows if o.active],
         "events": [event_view(e) for e in events],
         "tasks": await task_views(session, await alarm_tasks(session, alarm.id)),
     }
@@ -213,7 +298,22 @@ async def build_card(
 router = APIRouter(tags=["alarms"])
 
 
+ViewId = Annotated[
+    str | None,
+    Query(
+        max_length=VIEW_ID_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the page's id for this opening of the card, repeated on its refreshes: what you "
+        "looked at is audited once per view (without it, every request is audited)",
+    ),
+]
+
+
 @router.get("/alarms/{alarm_id}", summary="The alarm card")
-async def alarm_card(request: Request, session: Session, user: Operator, alarm_id: int) -> dict:
+async def alarm_card(
+    request: Request, session: Session, user: Operator, alarm_id: int, view: ViewId = None
+) -> dict:
     state = request.app.state
-    return await build_card(session, alarm_id, user, state.clock.now(), state.settings.zone, request=request)
+    return await build_card(
+        session, alarm_id, user, state.clock.now(), state.settings.zone, request=request, view=view
+    )

@@ -4,13 +4,14 @@ The card (``arc/card.py``) and dispatching (``arc/dispatch/endpoints.py``) live 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from arc.alarms import outcomes, scripts, service
 from arc.alarms.keysafe import router as keysafe_router
+from arc.audit.service import record as record_audit
 from arc.auth.deps import Operator, Supervisor, require_roles
 from arc.kit.db import Session
 
@@ -33,6 +34,34 @@ class NoteIn(Input):
 class CloseIn(Input):
     outcome_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     note: NoteText | None = None
+
+
+class ReassignIn(Input):
+    to_user_id: int | None = Field(
+        default=None, ge=1, description="the operator to hold it; null releases it to the queue"
+    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class CallIn(Input):
+    party: Literal["customer", "responder", "caller_id", "gp", "other"]
+    result: Literal[service.CALL_RESULTS]
+    responder_id: int | None = Field(default=None, ge=1)
+
+
+class Holding(BaseModel):
+    id: int
+    title: str
+    status: str
+    priority: int
+    accepted_at: str | None
+
+
+class HandlerOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    holding: list[Holding]
 
 
 class OutcomeIn(Input):
@@ -87,6 +116,60 @@ async def close_alarm(
 ) -> dict:
     alarm = await service.close(session, alarm_id, user, body.outcome_code, body.note, _now(request))
     return await service.summary(session, alarm)
+
+
+@router.post(
+    "/alarms/{alarm_id}/calls", status_code=status.HTTP_201_CREATED, summary="Record a call and its result"
+)
+async def record_call(
+    request: Request, session: Session, user: Operator, alarm_id: int, body: CallIn
+) -> dict:
+    event = await service.record_call(
+        session,
+        alarm_id,
+        user,
+        _now(request),
+        party=body.party,
+        result=body.result,
+        responder_id=body.responder_id,
+    )
+    return service.event_view(event)
+
+
+@router.post(
+    "/alarms/{alarm_id}/reassign",
+    summary="Give a held alarm to another operator, or release it to the queue (supervisors)",
+)
+async def reassign_alarm(
+    request: Request, session: Session, user: Supervisor, alarm_id: int, body: ReassignIn
+) -> dict:
+    alarm = await service.reassign(
+        session, alarm_id, user, body.to_user_id, _now(request), reason=body.reason
+    )
+    await record_audit(
+        session,
+        actor=user,
+        action="update",
+        object_type="alarm",
+        object_id=alarm.id,
+        customer_id=alarm.customer_id,
+        request=request,
+        reason=body.reason,
+        detail={
+            "change": "released" if body.to_user_id is None else "reassigned",
+            "to_user_id": body.to_user_id,
+        },
+    )
+    return await service.summary(session, alarm)
+
+
+@router.get(
+    "/operators",
+    response_model=list[HandlerOut],
+    summary="Operators and supervisors, with the alarms each holds",
+)
+async def list_handlers(session: Session, _: Supervisor) -> list[dict]:
+    return await service.handlers(session)
 
 
 # --- outcome codes ---------------------------------------------------------

@@ -25,7 +25,7 @@ from arc.alarms.views import alarm_summary
 from arc.alarms.write import advance, summary
 from arc.alarms.write import get as get_alarm
 from arc.auth.models import User
-from arc.kit.errors import Conflict
+from arc.kit.errors import Conflict, Forbidden, Unprocessable
 from arc.registry.models import Customer
 
 __all__ = ["advance", "get_alarm", "summary"]
@@ -136,3 +136,76 @@ async def queue(session: AsyncSession) -> list[dict]:
         .execution_options(populate_existing=True)
     )
     return [alarm_summary(alarm, customer, holder) for alarm, customer, holder in rows]
+
+
+HANDLER_ROLES = ("operator", "supervisor")
+
+
+async def reassign(
+    session: AsyncSession,
+    alarm_id: int,
+    by: User,
+    to_user_id: int | None,
+    now: datetime,
+    *,
+    reason: str | None = None,
+) -> Alarm:
+    """A supervisor gives a held alarm to another operator, or releases it to the queue."""
+    if not supervises(by):
+        raise Forbidden("only a supervisor may re-assign or release an alarm", code="forbidden")
+    alarm = await get_alarm(session, alarm_id, lock=True)
+    if alarm.status == "closed":
+        raise _closed(alarm)
+    if alarm.status == "queued":
+        raise Conflict("nobody holds this alarm: it is already in the queue", code="not_accepted")
+    to = None
+    if to_user_id is not None:
+        to = await session.get(User, to_user_id)
+        if to is None or not to.is_active or not to.has_role(*HANDLER_ROLES):
+            raise Unprocessable("choose an active operator or supervisor", field="to_user_id")
+        if to.id == alarm.accepted_by_id:
+            raise Conflict(f"{to.full_name} already holds this alarm", code="already_held")
+    await write.reassign(session, alarm, to, now, by=by, reason=reason)
+    log.info("alarm %s %s by user %s", alarm.id, "released" if to is None else "reassigned", by.id)
+    return alarm
+
+
+CALL_RESULTS = ("answered", "no_answer", "busy", "voicemail", "wrong_number")
+
+
+async def record_call(
+    session: AsyncSession, alarm_id: int, user: User, now: datetime, *, party: str, result: str, **about
+) -> AlarmEvent:
+    """The operator called someone about the alarm: who (the person, a responder, the caller id)
+    and what happened. The voice path is the council's telephony; this is its record."""
+    alarm = await get_alarm(session, alarm_id, lock=True)
+    data = {"party": party, "result": result, **{k: v for k, v in about.items() if v is not None}}
+    return await write.note_update(session, alarm, "call", now, user=user, data=data)
+
+
+async def handlers(session: AsyncSession) -> list[dict]:
+    """Every active operator and supervisor, with the open alarms each holds (oldest first)."""
+    users = list(
+        await session.scalars(
+            select(User).where(User.is_active, User.role.in_(HANDLER_ROLES)).order_by(User.full_name, User.id)
+        )
+    )
+    held = await session.execute(
+        select(Alarm.id, Alarm.accepted_by_id, Alarm.accepted_at, Alarm.title, Alarm.status, Alarm.priority)
+        .where(Alarm.status != "closed", Alarm.accepted_by_id.is_not(None))
+        .order_by(Alarm.accepted_at, Alarm.id)
+    )
+    by_user: dict[int, list[dict]] = {}
+    for row in held:
+        by_user.setdefault(row.accepted_by_id, []).append(
+            {
+                "id": row.id,
+                "title": row.title,
+                "status": row.status,
+                "priority": row.priority,
+                "accepted_at": row.accepted_at.isoformat() if row.accepted_at else None,
+            }
+        )
+    return [
+        {"id": u.id, "name": u.full_name, "role": u.role, "holding": by_user.get(u.id, [])} for u in users
+    ]

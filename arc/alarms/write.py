@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import hooks
@@ -153,7 +153,8 @@ async def take(
     won = await session.scalar(
         update(Alarm)
         .where(Alarm.id == alarm_id, Alarm.status == "queued")
-        .values(status="accepted", accepted_by_id=user.id, accepted_at=now)
+        # a released alarm taken again keeps its first answer time (the KPIs count that one)
+        .values(status="accepted", accepted_by_id=user.id, accepted_at=func.coalesce(Alarm.accepted_at, now))
         .returning(Alarm)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
@@ -210,4 +211,34 @@ async def close(
         data["note"] = note
     await record(session, alarm.id, "closed", now, user=user, actor=actor, data=data)
     await publish(session, alarm, "closed")
+    return alarm
+
+
+async def reassign(
+    session: AsyncSession,
+    alarm: Alarm,
+    to: User | None,
+    now: datetime,
+    *,
+    by: User,
+    reason: str | None = None,
+) -> Alarm:
+    """A supervisor moves a locked, open, held alarm to another operator (``to``), or releases it
+    back to the queue (``to`` None: waiting again for anyone, its tasks and log kept)."""
+    previous = alarm.accepted_by_id
+    if to is None:
+        alarm.status = "queued"
+        alarm.accepted_by_id = None
+        type_ = "released"
+    else:
+        alarm.accepted_by_id = to.id
+        type_ = "reassigned"
+    await session.flush()
+    data: dict[str, Any] = {"from_user_id": previous, "to_user_id": to.id if to else None}
+    if to is not None:
+        data["to"] = to.full_name[:64]
+    if reason:
+        data["reason"] = reason
+    await record(session, alarm.id, type_, now, user=by, data=data)
+    await publish(session, alarm)
     return alarm

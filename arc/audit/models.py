@@ -28,6 +28,7 @@ ACTIONS = (
     "rotate",
     "grant",  # a role that sees clinical data given to someone (arc/auth/grants.py)
     "acknowledge",  # another admin checked such a grant
+    "unreadable",  # a stored secret (key-safe information) could not be decrypted when someone needed it
 )
 
 

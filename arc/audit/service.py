@@ -7,10 +7,11 @@ so the look and its record commit together (or neither does).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from fastapi import Request
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.audit.models import ACTIONS, AuditEntry
@@ -69,6 +70,43 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+VIEW_ID_LENGTH = 64
+VIEW_LASTS = timedelta(days=1)
+
+
+async def seen_in_view(
+    session: AsyncSession,
+    actor: Actor,
+    object_type: str,
+    object_id: int | str,
+    view: str | None,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Whether ``actor`` already has a row for this object in page view ``view`` (an id the page
+    makes once when a person opens something, and repeats on the refreshes of that view).
+
+    Without a view id every request counts as a look (an API client is never under-audited).
+    Two requests of one view racing each other write one row: the check holds a transaction
+    lock on (actor, object, view) until the caller commits. A view lasts at most a day (``now``)."""
+    if not view:
+        return False
+    key = f"audit-view:{actor.id}:{object_type}:{object_id}:{view}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    found = await session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.actor_user_id == actor.id,
+            AuditEntry.object_type == object_type,
+            AuditEntry.object_id == str(object_id),
+            AuditEntry.detail["view"].astext == view,
+            *([AuditEntry.at >= now - VIEW_LASTS] if now is not None else []),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def record_customer(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from arc.alarms.keysafe import read_key_safe
 from arc.alarms.models import Alarm
@@ -23,6 +24,7 @@ from arc.kit.db import Session
 from arc.registry.models import Customer
 
 router = APIRouter(tags=["dispatch"])
+CLOSED_JOB_SHOWN = timedelta(hours=2)
 
 ErsUser = Annotated[User, Depends(require_roles("ers"))]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
@@ -89,12 +91,17 @@ async def task_status(
 
 async def _job(request: Request, session, user: User, task: ResponseTask, task_view: dict) -> dict:
     """An ERS responder's view of a job: name and address once it is offered to them (open, alarm
-    not closed), phone and key safe only once they accept it. Each showing is audited."""
+    not closed), phone, key safe and the risks a responder walking in must know (lives alone,
+    oxygen, a dog...) only once they accept it. Each showing is audited. The job of an alarm the
+    ARC has closed says so and shows nothing about the person."""
     alarm = await session.get(Alarm, task.alarm_id)
     customer = await session.get(Customer, alarm.customer_id) if alarm.customer_id else None
-    offered = customer is not None and task.status in OPEN and alarm.status != "closed"
+    closed = alarm.status == "closed"
+    offered = customer is not None and task.status in OPEN and not closed
     on_the_job = offered and task.status in ("accepted", "en_route", "arrived")
+    key_safe = None
     if offered:
+        fields = ["name", "address", *(["phone", "key_safe", "risk_notes"] if on_the_job else [])]
         await record(
             session,
             actor=user,
@@ -103,11 +110,16 @@ async def _job(request: Request, session, user: User, task: ResponseTask, task_v
             object_id=task.id,
             customer_id=customer.id,
             request=request,
-            detail={"fields": ["name", "address", *(["phone", "key_safe"] if on_the_job else [])]},
+            detail={"fields": fields},
+        )
+    if on_the_job:
+        key_safe = await read_key_safe(
+            session, customer, user, purpose=f"ERS task {task.id}", request=request, alarm_id=alarm.id
         )
     return {
         **task_view,
         "alarm": alarm_summary(alarm, customer if offered else None),
+        "alarm_closed": closed,
         "address": (
             {
                 "name": f"{customer.given_name} {customer.family_name}",
@@ -120,20 +132,25 @@ async def _job(request: Request, session, user: User, task: ResponseTask, task_v
             if offered
             else None
         ),
-        "key_safe": (
-            await read_key_safe(session, customer, user, purpose=f"ERS task {task.id}", request=request)
-            if on_the_job
-            else None
-        ),
+        "key_safe": key_safe.value if key_safe else None,
+        "key_safe_state": key_safe.state if key_safe else None,
+        "risk_notes": customer.risk_notes if on_the_job else None,
     }
 
 
 @router.get("/ers/jobs", summary="My open jobs (ERS responder)")
 async def ers_jobs(request: Request, session: Session, user: ErsUser) -> dict:
+    # a job whose alarm the ARC has closed stays listed for a while, marked closed, then goes
+    closed_since = request.app.state.clock.now() - CLOSED_JOB_SHOWN
     tasks = list(
         await session.scalars(
             select(ResponseTask)
-            .where(ResponseTask.ers_user_id == user.id, ResponseTask.status.in_(OPEN))
+            .join(Alarm, Alarm.id == ResponseTask.alarm_id)
+            .where(
+                ResponseTask.ers_user_id == user.id,
+                ResponseTask.status.in_(OPEN),
+                or_(Alarm.status != "closed", Alarm.closed_at >= closed_since),
+            )
             .order_by(ResponseTask.requested_at, ResponseTask.id)
         )
     )
