@@ -135,5 +135,22 @@ async def test_ers_job_reads_are_audited_and_show_the_phone_only_once_accepted(c
     ).all()
     assert [(r.actor_user_id, r.customer_id, r.detail["fields"]) for r in rows] == [
         (erin.user.id, s.customer.id, ["name", "address"]),
-        (erin.user.id, s.customer.id, ["name", "address", "phone", "key_safe"]),
+        (erin.user.id, s.customer.id, ["name", "address", "phone", "key_safe", "risk_notes"]),
     ]
+
+
+async def test_ers_job_shows_the_risks_once_accepted_and_says_when_the_alarm_is_closed(
+    client_as, session, clock
+):
+    s, erin, operator, task = await _ers_job(client_as, session, clock)
+    offered = (await erin.get("/api/ers/jobs")).json()["items"][0]
+    assert offered["risk_notes"] is None and offered["alarm_closed"] is False
+    accepted = (await erin.post(f"/api/ers/jobs/{task['id']}/status", json={"status": "accepted"})).json()
+    assert accepted["risk_notes"] == "Lives alone; dog in the house"
+
+    await operator.post(f"/api/alarms/{s.alarm.id}/close", json={"outcome_code": "ers_attended"})
+    [job] = (await erin.get("/api/ers/jobs")).json()["items"]
+    assert job["alarm_closed"] is True
+    assert job["risk_notes"] is None and job["key_safe"] is None and job["address"] is None
+    clock.advance(hours=3)
+    assert (await erin.get("/api/ers/jobs")).json()["items"] == []  # gone from the list later
