@@ -17,7 +17,8 @@ from arc.auth.oidc import router as oidc_router
 from arc.card import router as card_router
 from arc.dispatch.endpoints import router as dispatch_router
 from arc.flows import wire_flows
-from arc.history.endpoints import router as kpi_router
+from arc.history.db import read_side
+from arc.history.endpoints import router as history_router
 from arc.ingest.status import router as intake_status_router
 from arc.jobs import job_queue
 from arc.jobs import router as jobs_router
@@ -58,6 +59,7 @@ def create_app(
         app.state.sessionmaker = make_sessionmaker(engine)
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(job_queue(app))
+            await stack.enter_async_context(read_side(app))  # the read side's read-only pool
             for component in app.state.components:
                 await stack.enter_async_context(component(app))
             log.info("Lifeline ARC ready on http://%s:%s", settings.host, settings.port)
@@ -95,7 +97,7 @@ def create_app(
     app.include_router(alarms_router, prefix="/api")
     app.include_router(card_router, prefix="/api")  # after /alarms/queue
     app.include_router(dispatch_router, prefix="/api")
-    app.include_router(kpi_router, prefix="/api")
+    app.include_router(history_router, prefix="/api")
     app.include_router(billing_router, prefix="/api")
     app.include_router(jobs_router, prefix="/api")
     install_pages(app)

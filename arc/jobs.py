@@ -25,6 +25,7 @@ from arc.auth.deps import require_roles
 from arc.auth.models import User
 from arc.dispatch.escalation import escalation_job
 from arc.dispatch.tasks import DELIVER
+from arc.history.jobs import evaluate_flags
 from arc.ingest.retention import retention_job
 from arc.kit.db import Session
 from arc.kit.errors import NotFound
@@ -42,6 +43,7 @@ JOBS: dict[str, Job] = {
         Job("inbox_retention", 3_600, retention_job),
         Job("billing_daily", 3_600, billing_daily_job),
         Job("billing_stripe", 60, billing_stripe_job),
+        Job("history_flags", lambda settings: settings.flag_evaluation_seconds, evaluate_flags),
     )
 }
 

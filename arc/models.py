@@ -7,6 +7,7 @@ from arc.alarms.scripts import CallScript
 from arc.audit.models import AuditEntry
 from arc.auth.models import LoginFailure, User
 from arc.dispatch.models import DeliveryAttempt, ResponseTask
+from arc.history.models import Flag, FlagCursor, FlagReview, FlagThresholdsRow
 from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.kit.model import Base
 from arc.registry.models import Absence, Connection, Customer, Responder, UnitAssignment
@@ -37,6 +38,10 @@ __all__ = [
     "DeliveryAttempt",
     "Document",
     "DocumentLine",
+    "Flag",
+    "FlagCursor",
+    "FlagReview",
+    "FlagThresholdsRow",
     "InboxMessage",
     "LiveEvent",
     "LoginFailure",

@@ -1,4 +1,5 @@
-"""``GET /api/kpis``: call-handling KPIs per day, shift or operator."""
+"""The read side's routes: ``GET /api/kpis`` here (call-handling KPIs per day, shift or operator),
+and the call histories, flags, charts and reports included from their modules."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from arc.auth.deps import require_roles
+from arc.history import api_calls, api_flags
+from arc.history.db import ReadSession
 from arc.history.queries import kpis
-from arc.kit.db import Session
 from arc.kit.errors import Unprocessable
 
 router = APIRouter(tags=["kpi"])
@@ -25,7 +27,7 @@ EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)  # beyond these the peri
 )
 async def get_kpis(
     request: Request,
-    session: Session,
+    session: ReadSession,
     from_: Annotated[
         date | None, Query(alias="from", description="first London date (default today)")
     ] = None,
@@ -44,3 +46,7 @@ async def get_kpis(
     if (last - first).days >= MAX_DAYS:
         raise Unprocessable(f"at most {MAX_DAYS} days at a time", field="to")
     return await kpis(session, first, last, group, zone)
+
+
+router.include_router(api_calls.router)
+router.include_router(api_flags.router)

@@ -140,6 +140,16 @@ class Settings(BaseSettings):
     scheduler_retry_seconds: float = Field(
         default=5.0, gt=0, description="how often a follower tries to become the scheduler leader"
     )
+    # --- read side: call histories, flags, reports (arc/history) ---
+    read_database_url: str | None = Field(
+        default=None, description="a read replica for TEC analytics; unset = the main database, read-only"
+    )
+    flag_evaluation_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="how often new activations are read for flags"
+    )
+    flag_sweep_seconds: int = Field(
+        default=600, ge=10, le=86_400, description="how often flags are re-checked as time passes (clearing)"
+    )
     log_level: str = "INFO"
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     # --- alarm handling: escalation and responder notifications (arc/dispatch) ---
@@ -224,7 +234,7 @@ class Settings(BaseSettings):
         ZoneInfo(value)  # raises for an unknown zone
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_database_url")
     @classmethod
     def _asyncpg_url(cls, value: str | None) -> str | None:
         if value is None:
