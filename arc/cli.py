@@ -202,15 +202,17 @@ async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
 
 
 async def _seed(settings: Settings) -> None:
+    from arc.history.demo import seed_history
     from arc.kit.crypto import DataCipher
     from arc.kit.db import make_engine, make_sessionmaker, session_scope
-    from arc.seed import print_demo_users, seed_demo, seed_demo_users
+    from arc.seed import demo_cids, print_demo_users, seed_demo, seed_demo_users
 
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
             today = (time_now() - timedelta(weeks=8)).astimezone(settings.zone).date()
             added = await seed_demo(session, install_date=today, cipher=DataCipher.from_settings(settings))
+            await seed_history(session, demo_cids(), now=time_now())  # months of calls for the TEC pages
             users = await seed_demo_users(session, settings, now=time_now())
         log.info("demo data: %d customers added", added)
         print_demo_users(users, settings)

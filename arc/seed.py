@@ -57,6 +57,7 @@ DEMO_USERS = [
     ("admin", "admin", "Demo Admin"),
     ("supervisor", "supervisor", "Demo Supervisor"),
     ("operator", "operator", "Demo Operator"),
+    ("tec", "tec", "Demo TEC Officer"),
 ]
 
 
@@ -91,6 +92,11 @@ def print_demo_users(made: list[tuple[str, str, str | None]], settings: Settings
         shown = password if password else "(LIFELINE_DEMO_PASSWORD)"
         print(f"  {username:<11} role {role:<10} password {shown}", file=sys.stderr)
     print("This password is shown only now.\n", file=sys.stderr)
+
+
+def demo_cids() -> list[str]:
+    """The demo units' cids, in the order of the demo's people."""
+    return [str(DEMO_CID_BASE + index + 1) for index in range(len(_PEOPLE))]
 
 
 async def seed_demo(session: AsyncSession, install_date: date, cipher: DataCipher | None = None) -> int:

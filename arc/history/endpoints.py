@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from arc.auth.deps import require_roles
-from arc.history import api_calls, api_flags
+from arc.history import api_calls, api_charts, api_flags, api_reports
 from arc.history.db import ReadSession
 from arc.history.queries import kpis
 from arc.kit.errors import Unprocessable
@@ -50,3 +50,5 @@ async def get_kpis(
 
 router.include_router(api_calls.router)
 router.include_router(api_flags.router)
+router.include_router(api_charts.router)
+router.include_router(api_reports.router)

@@ -80,6 +80,10 @@ for _path, _name in {
     "/customer": "customer",
     "/reviews": "reviews",
     "/import": "import",
+    # call histories and flags (arc/history)
+    "/flags": "history",
+    "/history": "history_customer",
+    "/overview": "history_overview",
 }.items():
     router.add_api_route(_path, _shell(_name), methods=["GET"], response_class=HTMLResponse)
 

@@ -25,6 +25,9 @@ async def test_home_sends_the_browser_to_log_in(anon_client):
         ("/login", "/static/js/login.js"),
         ("/dashboard", "/static/js/dashboard.js"),
         ("/ers", "/static/js/ers.js"),
+        ("/flags", "/static/js/history.js"),
+        ("/history", "/static/js/history_customer.js"),
+        ("/overview", "/static/js/history_overview.js"),
     ],
 )
 async def test_pages_are_shells_that_load_their_module_under_a_strict_policy(anon_client, path, script):

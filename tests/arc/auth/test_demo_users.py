@@ -22,6 +22,7 @@ async def test_demo_users_get_a_generated_password_printed_once(
         ("admin", "admin"),
         ("supervisor", "supervisor"),
         ("operator", "operator"),
+        ("tec", "tec"),
     }
     password = made[0][2]
     assert password and len(password) >= 16

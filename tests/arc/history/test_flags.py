@@ -3,8 +3,6 @@ a review resolves a flag, which comes back only when the pattern ends and return
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from arc.history.flags import flags_for_customer
