@@ -44,7 +44,7 @@ class Filters:
 def _responders():
     """Each alarm's response tasks as a JSON list (who, kind, status), oldest first."""
     ers = User.__table__.alias("ers_user")
-    who = func.coalesce(Responder.name, ers.c.full_name, ResponseTask.service)
+    who = func.coalesce(Responder.name, ers.c.full_name, ResponseTask.service, func.upper(ResponseTask.kind))
     return (
         select(
             func.coalesce(

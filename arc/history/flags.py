@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,7 +133,9 @@ async def run_evaluation(
     if rows:
         cursor.last_event_id = rows[-1][0]
     swept = False
-    if cursor.full_pass_due:
+    if cursor.full_pass_due:  # everyone with recent alarms is evaluated: the cursor may skip ahead
+        newest = await read.scalar(select(func.max(AlarmEvent.id)))
+        cursor.last_event_id = max(cursor.last_event_id, newest or 0)
         customers |= set(
             await read.scalars(
                 select(Alarm.customer_id)

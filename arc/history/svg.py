@@ -23,11 +23,11 @@ PALETTE = {
 
 
 def nice_max(value: float) -> float:
-    """A round axis top at or above ``value`` (1, 2, 5 x 10^n)."""
+    """A round axis top at or above ``value`` whose quarters are round too (1, 2, 4, 8, 10 x 10^n)."""
     if value <= 0:
         return 1.0
     exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 8, 10):
         if value <= step * exp:
             return float(step * exp)
     return float(10 * exp)

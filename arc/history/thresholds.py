@@ -26,8 +26,8 @@ class Thresholds(BaseModel):
     baseline_days: int = Field(182, ge=28, le=730, description="the person's own baseline period")
     trend_weeks: int = Field(12, ge=4, le=52, description="weeks the trend test watches")
     trend_ratio: float = Field(2.0, gt=1, le=10, description="rate change the CUSUM is tuned to (x and 1/x)")
-    trend_h: float = Field(4.0, gt=0, le=50, description="CUSUM decision limit")
-    trend_alpha: float = Field(0.01, gt=0, lt=0.5, description="exact rate test p below which a trend flags")
+    trend_h: float = Field(5.0, gt=0, le=50, description="CUSUM decision limit")
+    trend_alpha: float = Field(0.005, gt=0, lt=0.5, description="exact rate test p below which a trend flags")
     trend_min_count: int = Field(6, ge=1, le=1000, description="fewest activations behind a trend")
     false_alarm_count: int = Field(
         3, ge=1, le=1000, description="false alarms / accidental presses that flag"

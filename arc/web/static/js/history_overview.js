@@ -51,8 +51,9 @@ function guarded(fn) {
 async function main() {
   if (!(await signedInTec())) return;
   const today = londonToday();
-  $("#r-month").value = today.slice(0, 7);
   const [y, m] = today.split("-").map(Number);
+  const last = m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, "0")}`;
+  $("#r-month").value = last; // the last whole month, the one reported
   $("#p-year").value = m >= 4 ? y : y - 1;
   $("#period").addEventListener("submit", (e) => { e.preventDefault(); showOverview(); });
   $("#monthly").addEventListener("submit", guarded(showMonthly));
