@@ -1,6 +1,6 @@
 """The alarm card: everything an operator needs about the person and the event, on one page.
 
-It gathers from every domain (alarms, registry, dispatch, and later the read side's flags),
+It gathers from every domain (alarms, registry, dispatch) and the read side's flags,
 so it lives in the composition layer. Key-safe information is read through
 ``arc.alarms.keysafe.read_key_safe`` only, and only for the operator holding the alarm.
 """
@@ -26,6 +26,7 @@ from arc.auth.deps import Operator
 from arc.auth.models import User
 from arc.dispatch.plan import available_now
 from arc.dispatch.views import alarm_tasks, task_views
+from arc.history.flags import flags_for_customer
 from arc.kit.db import Session
 from arc.registry.changes import current_absence
 from arc.registry.models import Absence, Customer, Responder
@@ -287,7 +288,7 @@ async def build_card(
         "trigger": trigger_view(alarm, peripherals),
         "responders": [responder_view(r, now, zone) for r in responders],
         "history": await _history(session, alarm),
-        "flags": [],  # TEC flags (frequent caller, clusters, trends) arrive with the history issue
+        "flags": await flags_for_customer(session, customer.id) if customer else [],
         "script": await scripts.script_for(session, alarm.dty, alarm.stc, alarm.kind),
         "outcomes": [outcomes.view(o) for o in outcome_rows if o.active],
         "events": [event_view(e) for e in events],

@@ -121,7 +121,7 @@ function flags(card) {
   const list = card.flags || [];
   if (!list.length) return null;
   return section("TEC flags", h("ul", { class: "plain flags" },
-    list.map((f) => h("li", {}, typeof f === "string" ? f : f.reason || f.label || f.kind || JSON.stringify(f)))));
+    list.map((f) => h("li", { class: `flag sev-${f.severity}`, title: f.reason }, f.summary, h("span", { class: "muted" }, ` — ${f.reason}`)))));
 }
 
 function script(card) {
