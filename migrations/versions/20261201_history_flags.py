@@ -1,7 +1,7 @@
 """Read side: flags, flag reviews, the evaluation cursor and the flag thresholds (issue 10).
 
 Revision ID: history_0001
-Revises: sip_0001
+Revises: house_0001
 Create Date: 2026-12-01 08:00:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "history_0001"
-down_revision: str | Sequence[str] | None = "sip_0001"
+down_revision: str | Sequence[str] | None = "house_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
