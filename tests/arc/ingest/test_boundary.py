@@ -121,3 +121,31 @@ async def test_message_that_breaks_triage_still_reaches_an_operator_and_spares_t
         assert alarm.status == "queued" and "could not be processed" in alarm.title
         actions = set(await session.scalars(select(InboxMessage.action)))
         assert actions == {"triage_failed_alarm", "heartbeat"}
+
+
+async def test_a_message_that_breaks_triage_still_shows_the_registered_person(
+    settings, engine, db, clock, monkeypatch
+):
+    """The last-resort alarm is tied to the unit and its customer, so the operator's card shows
+    who it is (and their plan and key safe), not a bare cid."""
+    from arc.alarms.models import Alarm
+    from arc.ingest import triage
+    from tests.factories import create_connection, create_customer, create_unit
+
+    async with make_sessionmaker(engine)() as session:
+        customer = await create_customer(session)
+        unit = await create_unit(session, cid="4405555")
+        await create_connection(session, customer, unit)
+        await session.commit()
+
+    async def broken(session, mrq, unit, ctx):
+        raise RuntimeError("a bug in triage")
+
+    monkeypatch.setattr(triage, "triage", broken)
+    pipeline = Pipeline(settings, make_sessionmaker(engine), clock)
+    topic = f"{settings.mqtt_topic_root}/4405555/mrq"
+    [reply] = await pipeline.handle([Incoming(topic, b'{"ref":"BUG2","cid":"4405555","dty":"3"}')])
+    assert parse_mrs(reply.payload)["snu"] == 4
+    async with make_sessionmaker(engine)() as session:
+        [alarm] = (await session.scalars(select(Alarm))).all()
+        assert (alarm.unit_id, alarm.customer_id, alarm.unknown_unit) == (unit.id, customer.id, False)
