@@ -19,6 +19,7 @@ from arc.kit.settings import Settings, get_settings
 from arc.live.server import LiveAwareServer
 from arc.observability import configure_logging
 from arc.runtime import resolved_services
+from billing import demo as billing_demo
 from billing.cli import COMMAND as BILLING_COMMAND
 
 log = logging.getLogger("lifeline")
@@ -214,6 +215,7 @@ async def _seed(settings: Settings) -> None:
             added = await seed_demo(session, install_date=today, cipher=DataCipher.from_settings(settings))
             await seed_history(session, demo_cids(), now=time_now())  # months of calls for the TEC pages
             users = await seed_demo_users(session, settings, now=time_now())
+            await billing_demo.seed(session, now=time_now())  # a billing history for finance
         log.info("demo data: %d customers added", added)
         print_demo_users(users, settings)
     finally:

@@ -58,6 +58,7 @@ DEMO_USERS = [
     ("supervisor", "supervisor", "Demo Supervisor"),
     ("operator", "operator", "Demo Operator"),
     ("tec", "tec", "Demo TEC Officer"),
+    ("finance", "finance", "Demo Finance"),
 ]
 
 

@@ -117,10 +117,20 @@ def _id(value: int) -> int:
 async def list_waivers(
     session: Session, user: Requester, status: Literal["requested", "approved", "rejected"] | None = None
 ):
-    stmt = select(Waiver).order_by(Waiver.requested_at.desc(), Waiver.id.desc()).limit(500)
+    stmt = (
+        select(Waiver, Customer.given_name, Customer.family_name)
+        .join(Customer, Customer.id == Waiver.customer_id)
+        .order_by(Waiver.requested_at.desc(), Waiver.id.desc())
+        .limit(500)
+    )
     if status:
         stmt = stmt.where(Waiver.status == status)
-    return [schemas.WaiverOut.model_validate(w) for w in (await session.scalars(stmt)).all()]
+    out = []
+    for waiver, given, family in await session.execute(stmt):
+        item = schemas.WaiverOut.model_validate(waiver)
+        item.customer_name = f"{given} {family}"
+        out.append(item)
+    return out
 
 
 @router.post("/waivers", response_model=schemas.WaiverOut, status_code=201)

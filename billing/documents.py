@@ -57,6 +57,7 @@ def _summary(row) -> dict:
         original_number=display_number("invoice", row.original_number) if row.original_number else None,
         reason=doc.reason,
         customer_id=doc.customer_id,
+        connection_id=doc.connection_id,
         customer_name=f"{row.given_name} {row.family_name}",
         case_reference=row.case_ref,
         account_number=row.account_number,

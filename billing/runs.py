@@ -95,7 +95,7 @@ def _invoiced(quarter: Quarter):
     )
 
 
-def _candidates(quarter: Quarter):
+def candidates(quarter: Quarter):
     """Connections that may owe something in ``quarter`` and have no invoice for it yet."""
     retained = or_(
         Connection.review_outcome == "retained",
@@ -113,7 +113,9 @@ def _candidates(quarter: Quarter):
     )
 
 
-async def _waivers(session: AsyncSession, connection_ids: list[int], quarter: Quarter) -> dict[int, list]:
+async def approved_waivers(
+    session: AsyncSession, connection_ids: list[int], quarter: Quarter
+) -> dict[int, list]:
     rows = await session.execute(
         select(Waiver.connection_id, Waiver.start_date, Waiver.end_date).where(
             Waiver.connection_id.in_(connection_ids),
@@ -133,7 +135,7 @@ async def _invoice_batch(
 ) -> list[DraftDocument]:
     ids = [r.id for r in rows]
     accounts = await accounts_for(session, [r.customer_id for r in rows], create=create_accounts)
-    waivers = await _waivers(session, ids, quarter)
+    waivers = await approved_waivers(session, ids, quarter)
     drafts = []
     for row in rows:
         account = accounts.get(row.customer_id)
@@ -185,7 +187,7 @@ async def run_quarter(
         check_quarter(quarter, today)
     summary = RunSummary(quarter=quarter.label, dry_run=dry_run)
     async with maker() as s:
-        todo = await s.scalar(select(func.count()).select_from(_candidates(quarter).subquery()))
+        todo = await s.scalar(select(func.count()).select_from(candidates(quarter).subquery()))
     if dry_run:
         await _dry_run(maker, quarter, settings, today, summary, todo, progress)
         return summary
@@ -195,7 +197,7 @@ async def run_quarter(
         async with session_scope(maker) as s:
             await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ISSUE_LOCK})
             run = await s.get(Run, summary.run_id, with_for_update=True)
-            stmt = _candidates(quarter).where(Connection.id > run.cursor_connection_id)
+            stmt = candidates(quarter).where(Connection.id > run.cursor_connection_id)
             rows = (await s.execute(stmt.order_by(Connection.id).limit(settings.run_batch_size))).all()
             if not rows:
                 break
@@ -203,7 +205,7 @@ async def run_quarter(
             drafts = await _invoice_batch(s, ctx, quarter, rows, create_accounts=True)
             await issue(s, drafts, run.id)
             summary.add(drafts)
-            _count(run, drafts, len(rows))
+            count_into(run, drafts, len(rows))
             run.cursor_connection_id = rows[-1].id
         done += len(rows)
         if progress:
@@ -218,7 +220,7 @@ async def run_quarter(
     return summary
 
 
-def _count(run: Run, drafts: list[DraftDocument], seen: int) -> None:
+def count_into(run: Run, drafts: list[DraftDocument], seen: int) -> None:
     run.connections_seen += seen
     for d in drafts:
         if d.doc_type == "invoice":
@@ -236,7 +238,7 @@ async def _dry_run(maker, quarter, settings, today, summary: RunSummary, todo: i
     async with maker() as s:
         ctx = await issue_context(s, settings, today)
         while True:
-            stmt = _candidates(quarter).where(Connection.id > cursor).order_by(Connection.id)
+            stmt = candidates(quarter).where(Connection.id > cursor).order_by(Connection.id)
             rows = (await s.execute(stmt.limit(settings.run_batch_size))).all()
             if not rows:
                 break
@@ -345,7 +347,7 @@ async def issue_due_credits(
     if drafts:
         await issue(s, drafts, run_id)
         if run_id is not None:
-            _count(await s.get(Run, run_id, with_for_update=True), drafts, 0)
+            count_into(await s.get(Run, run_id, with_for_update=True), drafts, 0)
     return drafts
 
 

@@ -36,6 +36,7 @@ class DocumentSummary(BaseModel):
     original_number: str | None
     reason: str
     customer_id: int
+    connection_id: int
     customer_name: str
     case_reference: str | None
     account_number: str
@@ -96,6 +97,7 @@ class WaiverOut(BaseModel):
     decided_by_id: int | None
     decided_at: datetime | None
     credit_notes: list[str] = []
+    customer_name: str = ""
 
 
 class RunOut(BaseModel):

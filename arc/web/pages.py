@@ -84,6 +84,7 @@ for _path, _name in {
     "/flags": "history",
     "/history": "history_customer",
     "/overview": "history_overview",
+    "/finance": "finance",  # billing (billing/api.py serves its data)
 }.items():
     router.add_api_route(_path, _shell(_name), methods=["GET"], response_class=HTMLResponse)
 

@@ -3,7 +3,7 @@
 import { ApiError, api, describe, setCsrf, whoAmI } from "./api.js";
 import { $ } from "./dom.js";
 
-const HOME = { operator: "/dashboard", supervisor: "/dashboard", ers: "/ers", tec: "/customers", admin: "/reviews" };
+const HOME = { operator: "/dashboard", supervisor: "/dashboard", ers: "/ers", tec: "/customers", admin: "/reviews", finance: "/finance" };
 
 function destination(user) {
   const next = new URLSearchParams(location.search).get("next");
