@@ -27,7 +27,9 @@ SCREENSHOTS = os.environ.get("LIFELINE_SCREENSHOTS") == "1"
 
 async def test_demo_billing_history_is_idempotent_and_believable(session, settings):
     now = datetime(2026, 12, 1, 10, tzinfo=UTC)
-    await seed_demo_users(session, settings.model_copy(update={"demo_password": SecretStr(PASSWORD)}), now=now)
+    await seed_demo_users(
+        session, settings.model_copy(update={"demo_password": SecretStr(PASSWORD)}), now=now
+    )
     issued = await demo.seed(session, now=now)
     await session.commit()
     assert issued > 10 and await demo.seed(session, now=now) == 0
@@ -42,7 +44,9 @@ async def test_demo_billing_history_is_idempotent_and_believable(session, settin
 
 async def test_finance_works_the_ledger_from_the_page(browser, live_server, session, settings, clock):
     now = clock.now()
-    await seed_demo_users(session, settings.model_copy(update={"demo_password": SecretStr(PASSWORD)}), now=now)
+    await seed_demo_users(
+        session, settings.model_copy(update={"demo_password": SecretStr(PASSWORD)}), now=now
+    )
     await demo.seed(session, now=now)
     colleague = await create_user(session, role="finance", full_name="Fatima Finance")
     await session.commit()
