@@ -23,6 +23,7 @@ async def test_demo_users_get_a_generated_password_printed_once(
         ("supervisor", "supervisor"),
         ("operator", "operator"),
         ("tec", "tec"),
+        ("finance", "finance"),
     }
     password = made[0][2]
     assert password and len(password) >= 16
