@@ -40,6 +40,18 @@ if ! sip_tools_ok; then
     fi
 fi
 
+# openssl makes the test CA (deploy/make-test-ca.sh); mosquitto runs the shipped broker config.
+if ! command -v openssl >/dev/null 2>&1 || [ ! -x /usr/sbin/mosquitto ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "installing Debian openssl and mosquitto for the broker and TLS tests..."
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq openssl mosquitto >/dev/null
+    else
+        echo "warning: openssl/mosquitto missing and cannot apt-get them; TLS and broker tests will fail or skip" >&2
+    fi
+fi
+
 "$PYTHON" -m pip install -q --disable-pip-version-check -e '.[dev]'
 
 set +e
