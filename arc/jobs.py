@@ -34,6 +34,7 @@ from arc.kit.scheduler import Job, run_scheduler
 from arc.supervision.sweep import sweep_job
 from billing.jobs import daily_job as billing_daily_job
 from billing.jobs import stripe_job as billing_stripe_job
+from billing.tasks import SEND_DOCUMENTS as BILLING_SEND_DOCUMENTS
 
 JOBS: dict[str, Job] = {
     job.name: job
@@ -55,7 +56,7 @@ async def scheduler_component(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-TASKS: tuple[TaskSpec, ...] = (DELIVER,)
+TASKS: tuple[TaskSpec, ...] = (DELIVER, BILLING_SEND_DOCUMENTS)
 
 
 @asynccontextmanager

@@ -24,6 +24,7 @@ from billing.periods import Quarter, first_chargeable_day, london_date, quarters
 from billing.runs import approved_waivers, candidates, count_into, issue_context, issue_due_credits
 from billing.settings import BillingSettings
 from billing.tariffs import DEFAULT_WEEKLY_PENCE, ensure_default_tariffs
+from billing.tasks import SEND_DOCUMENTS
 
 # (given, family, street, postcode, days since install)
 PEOPLE = [
@@ -130,7 +131,7 @@ async def _invoice_history(
         )
         session.add(run)
         await session.flush()
-        await issue(session, drafts, run.id)
+        await issue(session, drafts, run.id, send=SEND_DOCUMENTS)
         count_into(run, drafts, len(rows))
         total += len(drafts)
     return total

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arc.kit.jobs import TaskSpec, enqueue
 from billing.models import Document, DocumentLine
 
 VAT_CODES = {"outside_scope": "OS", "exempt": "E", "zero_rated": "Z", "standard": "S"}
@@ -98,8 +99,14 @@ async def take_numbers(session: AsyncSession, doc_type: str, count: int) -> rang
     return range(last - count + 1, last + 1)
 
 
-async def issue(session: AsyncSession, drafts: list[DraftDocument], run_id: int | None = None) -> list[int]:
-    """Issue ``drafts`` (numbers in list order per type); returns the new document ids. Flushes only."""
+async def issue(
+    session: AsyncSession,
+    drafts: list[DraftDocument],
+    run_id: int | None = None,
+    send: TaskSpec | None = None,
+) -> list[int]:
+    """Issue ``drafts`` (numbers in list order per type); returns the new document ids. Flushes only.
+    ``send``: the durable task (billing/tasks.py ``SEND_DOCUMENTS``) that prints and sends them."""
     drafts = [d for d in drafts if d.lines]
     if not drafts:
         return []
@@ -147,4 +154,6 @@ async def issue(session: AsyncSession, drafts: list[DraftDocument], run_id: int 
         for pos, line in enumerate(d.lines, start=1)
     ]
     await session.execute(insert(DocumentLine), line_rows)
+    if send is not None:  # letters and Stripe, durably: the job commits with the documents
+        await enqueue(session, send, document_ids=ids)
     return ids

@@ -28,6 +28,7 @@ from billing.models import Document, DocumentLine, Run, Waiver
 from billing.periods import TRIAL_DAYS, Quarter, london_date
 from billing.settings import BillingSettings
 from billing.tariffs import load_tariffs
+from billing.tasks import SEND_DOCUMENTS
 
 ISSUE_LOCK = 0x0B111E  # pg_advisory_xact_lock key taken by every batch that issues documents
 Progress = Callable[[int, int], None]  # (connections done, connections to do)
@@ -203,7 +204,7 @@ async def run_quarter(
                 break
             ctx = await issue_context(s, settings, today)
             drafts = await _invoice_batch(s, ctx, quarter, rows, create_accounts=True)
-            await issue(s, drafts, run.id)
+            await issue(s, drafts, run.id, send=SEND_DOCUMENTS)
             summary.add(drafts)
             count_into(run, drafts, len(rows))
             run.cursor_connection_id = rows[-1].id
@@ -345,7 +346,7 @@ async def issue_due_credits(
     ctx = await issue_context(s, settings, today)
     drafts = await _credit_drafts(s, ctx, limit=limit)
     if drafts:
-        await issue(s, drafts, run_id)
+        await issue(s, drafts, run_id, send=SEND_DOCUMENTS)
         if run_id is not None:
             count_into(await s.get(Run, run_id, with_for_update=True), drafts, 0)
     return drafts

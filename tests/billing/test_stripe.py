@@ -143,3 +143,37 @@ async def test_webhook_verifies_the_signature_stores_each_event_once_and_moves_p
         answer.json()["outcome"].startswith("ignored")
         and (await documents(maker))[0].payment_state == "refunded"
     )
+
+
+async def test_issuing_enqueues_the_letters_and_the_job_prints_each_once(maker, billing_settings, tmp_path):
+    from types import SimpleNamespace
+
+    from sqlalchemy import text
+
+    from billing.tasks import send_documents
+
+    await add_connection(maker, date(2026, 1, 10))
+    await add_connection(maker, date(2026, 1, 10))
+    await run_quarter(maker, Quarter(2027, 3), now=at(date(2027, 6, 25)), settings=billing_settings)
+    async with maker() as s:
+        jobs = (
+            (
+                await s.execute(
+                    text("SELECT args FROM procrastinate_jobs WHERE task_name = 'billing.send_documents'")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    ids = [i for job in jobs for i in job["document_ids"]]
+    assert sorted(ids) == sorted(d.id for d in await documents(maker))
+    app = SimpleNamespace(
+        state=SimpleNamespace(
+            settings=SimpleNamespace(data_dir=tmp_path), sessionmaker=maker, billing_settings=billing_settings
+        )
+    )
+    await send_documents(app, ids)
+    await send_documents(app, ids)  # a retried job does nothing twice
+    printed = sorted(p.name for p in (tmp_path / "letters").iterdir())
+    assert printed == ["INV-000001.pdf", "INV-000002.pdf"]
+    assert {d.letter_state for d in await documents(maker)} == {"printed"}
