@@ -122,6 +122,30 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def broker_pid(port: int) -> int | None:
+    """The local process listening on ``port`` (the broker), found through /proc, or None."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
+                        inodes.add(cols[9])
+        except OSError:
+            continue
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                    return int(pid)
+        except OSError:
+            continue
+    return None
+
+
 def measure(
     mqtt_url: str,
     root: str,
@@ -130,10 +154,13 @@ def measure(
     window: int,
     topic: str,
     service_pid: int | None = None,
-) -> tuple[float, float, float | None]:
+    broker: int | None = None,
+) -> tuple[float, float, float | None, float | None]:
     """Run the generator against a counter on ``topic``.
 
-    Returns (messages per second, machine CPU µs per message, service CPU µs per message)."""
+    Returns (messages per second, and CPU µs per message of the machine, the service process and
+    the broker process). CPU time per message, unlike a throughput ratio, does not depend much
+    on who else is using the cores."""
     ready, done = mp.Event(), mp.Event()
     started, finished, counted = mp.RawValue("d", 0.0), mp.RawValue("d", 0.0), mp.RawValue("q", 0)
     counter = mp.Process(target=count, args=(mqtt_url, topic, messages, ready, finished, done, counted))
@@ -145,6 +172,7 @@ def measure(
     )
     machine_before = _machine_cpu()
     service_before = _process_cpu(service_pid) if service_pid else 0.0
+    broker_before = _process_cpu(broker) if broker else 0.0
     generator.start()
     if not done.wait(300):
         generator.kill()
@@ -152,9 +180,10 @@ def measure(
         raise SystemExit(f"timed out: {counted.value} of {messages} messages counted")
     machine = (_machine_cpu() - machine_before) / messages * 1e6
     service = (_process_cpu(service_pid) - service_before) / messages * 1e6 if service_pid else None
+    broker_cpu = (_process_cpu(broker) - broker_before) / messages * 1e6 if broker else None
     generator.join(10)
     counter.join(10)
-    return messages / (finished.value - started.value), machine, service
+    return messages / (finished.value - started.value), machine, service, broker_cpu
 
 
 async def setup_database(pg_url: str, units: int) -> str:
@@ -290,15 +319,20 @@ def main() -> None:
     raw_root, service_root = f"benchraw{tag}", f"benchsvc{tag}"
     database_url = asyncio.run(setup_database(args.pg, args.units))
     service = None
+    broker = broker_pid(int(broker_address(args.mqtt)["port"]))
+    load_before = os.getloadavg()[0]
     try:
-        raw, raw_cpu, _ = measure(
-            args.mqtt, raw_root, args.units, args.messages, args.window, f"{raw_root}/+/mrq"
+        raw, raw_cpu, _, raw_broker = measure(
+            args.mqtt, raw_root, args.units, args.messages, args.window, f"{raw_root}/+/mrq", broker=broker
         )
-        print(f"(a) raw broker -> bare subscriber:      {raw:8.0f} msg/s   machine CPU {raw_cpu:4.0f} µs/msg")
+        print(
+            f"(a) raw broker -> bare subscriber:      {raw:8.0f} msg/s   machine CPU {raw_cpu:4.0f} µs/msg"
+            f"{_broker_note(raw_broker, 1)}"
+        )
         client_id = f"bench-ingest-{tag}"
         service = start_service(database_url, args.mqtt, service_root, client_id)
         wait_subscribed(args.mqtt, service_root, client_id)
-        stored, stored_cpu, service_cpu = measure(
+        stored, stored_cpu, service_cpu, stored_broker = measure(
             args.mqtt,
             service_root,
             args.units,
@@ -306,10 +340,15 @@ def main() -> None:
             args.window,
             f"{service_root}/+/mrs",
             service.pid,
+            broker,
         )
         print(
             f"(b) stored and answered by the service: {stored:8.0f} msg/s   machine CPU {stored_cpu:4.0f} µs/msg"
-            f" (service process {service_cpu:.0f})"
+            f"{_broker_note(stored_broker, 2)}"
+        )
+        print(
+            f"    service process CPU per stored-and-answered message: {service_cpu:.0f} µs"
+            " (decode, store, triage, COMMIT, mrs, PUBACK)"
         )
         service.send_signal(signal.SIGTERM)
         service.wait(30)
@@ -324,11 +363,21 @@ def main() -> None:
             f"  {args.messages} heartbeats from {args.units} units, QoS 1, at most {args.window} in flight;"
             f" {os.cpu_count()} cores shared by every process (generator, counter, broker, service, PostgreSQL)"
         )
+        print(
+            f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: throughput figures depend on"
+            " who else is on the CPU; the CPU-per-message figures much less"
+        )
     finally:
         if service is not None:
             service.send_signal(signal.SIGTERM)
             service.wait(30)
         asyncio.run(drop_database(args.pg, database_url))
+
+
+def _broker_note(us: float | None, hops: int) -> str:
+    if us is None:
+        return "   (broker process not found on this machine)"
+    return f"   broker CPU {us:4.0f} µs/msg ({hops} hop{'s' if hops > 1 else ''}: mrq{' + mrs' if hops > 1 else ''})"
 
 
 if __name__ == "__main__":

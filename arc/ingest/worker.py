@@ -38,6 +38,7 @@ from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.replies import Reply, make_reply
 from arc.kit.clock import Clock
 from arc.kit.settings import Settings
+from devices.broker import broker_address
 from devices.protocol import Mrq, Mrs, decode_mrq, mrq_subscription
 from devices.protocol.codes import Snu
 
@@ -162,6 +163,7 @@ class IngestWorker:
                     self._version == "5"
                     and self.settings.mqtt_protocol == "auto"
                     and not self.subscribed.is_set()
+                    and await self._broker_listening()  # a broker that is down has refused nothing
                 ):
                     log.info("broker refused MQTT 5 (%s); using MQTT 3.1.1", exc)
                     self._version = "3.1.1"
@@ -175,6 +177,16 @@ class IngestWorker:
                 CONNECTED.set(0)
             await asyncio.sleep(reconnect_delay(backoff))
             backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _broker_listening(self) -> bool:
+        address = broker_address(self.settings.mqtt_url)
+        try:
+            async with asyncio.timeout(2):
+                _, writer = await asyncio.open_connection(address["hostname"], address["port"])
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        return True
 
     def _received(self, _paho: object, _userdata: object, message: Any) -> None:
         """paho's on_message (runs in the event loop thread, inside aiomqtt's socket callback)."""

@@ -90,12 +90,13 @@ class Service:
                 self.lines.append((time.monotonic(), line.decode(errors="replace")))
                 self._seen.notify_all()
 
-    async def wait_for_log(self, text: str, *, after: float = 0.0, within: float = 20.0) -> float:
-        """The time a line containing ``text`` was logged (after ``after``)."""
+    async def wait_for_log(self, text: str | tuple[str, ...], *, after: float = 0.0, within: float = 20.0) -> float:
+        """The time a line containing ``text`` (or one of several) was logged (after ``after``)."""
+        texts = (text,) if isinstance(text, str) else text
         async with asyncio.timeout(within), self._seen:
             while True:
                 for at, line in self.lines:
-                    if at >= after and text in line:
+                    if at >= after and any(t in line for t in texts):
                         return at
                 if self.proc.returncode is not None and self._reader.done():
                     raise AssertionError(f"ingest exited before logging {text!r}")

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.faults.broker import OwnBroker
 from tests.faults.fleet import Fleet
 
 RETRANSMIT_S = 3.0  # units retransmit every 5-20 s; shorter here to keep the suite quick
@@ -49,3 +50,18 @@ async def test_broker_outage_is_followed_by_resubscribing_within_a_second_and_no
     assert recovery < RESUBSCRIBED_WITHIN_S, f"deaf for {recovery} s after the broker came back"
     assert (counts["lost"], counts["duplicated"], counts["unanswered"]) == (0, 0, 0)
     assert counts["stored_once"] == counts["sent"]
+
+
+async def test_a_broker_that_is_down_when_the_ingest_starts_does_not_push_it_to_mqtt_3(tmp_path, services):
+    (tmp_path / "late").mkdir()
+    broker = OwnBroker(tmp_path / "late")  # not started yet
+    service = await services(LIFELINE_MQTT_URL=broker.url, LIFELINE_MQTT_PROTOCOL="auto")
+    # until its first connection attempt has been refused (the old code took that for "no MQTT 5")
+    await service.wait_for_log(("lost the broker", "refused MQTT 5"), within=30)
+    await broker.start()
+    try:
+        await service.wait_for_log("ingest subscribed")
+        [line] = [text for _, text in service.lines if "ingest subscribed" in text]
+        assert "MQTT 5" in line, "a refused connection is not a broker that refused MQTT 5"
+    finally:
+        await broker.kill()
