@@ -222,7 +222,9 @@ async def drop_database(pg_url: str, url: str) -> None:
         await admin.close()
 
 
-def start_service(database_url: str, mqtt_url: str, root: str, client_id: str) -> mp.Process:
+def start_service(
+    database_url: str, mqtt_url: str, root: str, client_id: str, profile: str | None = None
+) -> mp.Process:
     import subprocess
 
     env = {
@@ -236,7 +238,24 @@ def start_service(database_url: str, mqtt_url: str, root: str, client_id: str) -
         "LIFELINE_LOG_LEVEL": "WARNING",
         "LIFELINE_INGEST_BATCH_MAX": os.environ.get("LIFELINE_INGEST_BATCH_MAX", "200"),
     }
-    return subprocess.Popen([sys.executable, "-m", "arc.cli", "ingest"], env=env)
+    if profile:  # CPU time, not wall time: on shared cores wall time mostly measures the neighbours
+        command = ["-c", _PROFILED.format(out=profile)]
+    else:
+        command = ["-m", "arc.cli", "ingest"]
+    return subprocess.Popen([sys.executable, *command], env=env)  # noqa: S603 - our own command
+
+
+_PROFILED = """
+import cProfile, runpy, sys, time
+profiler = cProfile.Profile(time.process_time)
+sys.argv = ["lifeline", "ingest"]
+profiler.enable()
+try:
+    runpy.run_module("arc.cli", run_name="__main__")
+finally:
+    profiler.disable()
+    profiler.dump_stats({out!r})
+"""
 
 
 def wait_subscribed(mqtt_url: str, root: str, client_id: str) -> None:
@@ -313,6 +332,10 @@ def main() -> None:
         "--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL server"
     )
     parser.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="MQTT broker")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the service under cProfile, save to FILE and print where its time"
+        " went (the profiler itself roughly doubles the CPU figures)"
+    )
     args = parser.parse_args()
 
     tag = uuid.uuid4().hex[:8]
@@ -330,7 +353,7 @@ def main() -> None:
             f"{_broker_note(raw_broker, 1)}"
         )
         client_id = f"bench-ingest-{tag}"
-        service = start_service(database_url, args.mqtt, service_root, client_id)
+        service = start_service(database_url, args.mqtt, service_root, client_id, args.profile)
         wait_subscribed(args.mqtt, service_root, client_id)
         stored, stored_cpu, service_cpu, stored_broker = measure(
             args.mqtt,
@@ -353,6 +376,10 @@ def main() -> None:
         service.send_signal(signal.SIGTERM)
         service.wait(30)
         service = None
+        if args.profile:
+            import pstats
+
+            pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
         rates = asyncio.run(pipeline_capacity(database_url, args.units))
         print(
             "(c) storage pipeline alone, no MQTT:    "
