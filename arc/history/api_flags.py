@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from arc.audit.service import record, record_many_views
 from arc.auth.deps import require_roles
@@ -55,18 +55,27 @@ async def review_list(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> dict:
-    flags = list(await session.scalars(select(Flag).where(Flag.status == status)))
-    grouped: dict[int, list[Flag]] = {}
-    for flag in by_severity(flags):
-        grouped.setdefault(flag.customer_id, []).append(flag)
-    order = sorted(
-        grouped,
-        key=lambda c: (
-            SEVERITY_RANK[grouped[c][0].severity],
-            -max(f.updated_at for f in grouped[c]).timestamp(),
-        ),
+    rank = case(SEVERITY_RANK, value=Flag.severity, else_=9)
+    people = (
+        select(Flag.customer_id, func.min(rank).label("rank"), func.max(Flag.updated_at).label("latest"))
+        .where(Flag.status == status)
+        .group_by(Flag.customer_id)
     )
-    shown = order[(page - 1) * page_size : page * page_size]
+    sub = people.subquery()
+    total = await session.scalar(select(func.count()).select_from(sub))
+    shown = list(
+        await session.scalars(
+            select(sub.c.customer_id)
+            .order_by(sub.c.rank, sub.c.latest.desc(), sub.c.customer_id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
+    )
+    grouped: dict[int, list[Flag]] = {c: [] for c in shown}
+    if shown:
+        rows = await session.scalars(select(Flag).where(Flag.status == status, Flag.customer_id.in_(shown)))
+        for flag in by_severity(list(rows)):
+            grouped[flag.customer_id].append(flag)
     names = (
         {c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(shown)))}
         if shown
@@ -88,7 +97,7 @@ async def review_list(
     await record_many_views(session, actor=user, object_type="flags", customer_ids=shown, request=request)
     return {
         "status": status,
-        "total": len(order),
+        "total": total or 0,
         "page": page,
         "page_size": page_size,
         "customers": [

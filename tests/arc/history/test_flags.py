@@ -108,6 +108,8 @@ async def test_review_list_orders_by_severity_and_reviews_need_valid_input(app, 
     assert [c["customer_id"] for c in r.json()["customers"]] == [faller.id, caller.id]
     assert r.json()["customers"][0]["severity"] == "high"
     flag_id = r.json()["customers"][0]["flags"][0]["id"]
+    second = (await tec.get("/api/history/flags?page=2&page_size=1")).json()
+    assert second["total"] == 2 and [c["customer_id"] for c in second["customers"]] == [caller.id]
 
     bad = [
         ({"status": "action_taken"}, "action"),

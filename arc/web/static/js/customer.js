@@ -29,6 +29,7 @@ function person(c, view) {
   const name = [c.given_name, c.family_name].join(" ");
   return h("section", { class: "panel" },
     h("h2", {}, name, c.preferred_name ? h("span", { class: "muted" }, ` (known as ${c.preferred_name})`) : null),
+    h("p", {}, h("a", { href: `/history?id=${id}` }, "Call history, flags and chart")),
     view.away ? h("p", { class: "warning away" }, view.away.kind === "hospital" ? "In hospital" : "On holiday",
       ` since ${day(view.away.starts_on)}`, view.away.ends_on ? ` until ${day(view.away.ends_on)}` : "",
       " — alarms are still handled; the alarm card says so.") : null,
