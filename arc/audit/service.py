@@ -47,8 +47,10 @@ async def record(
     reason: str | None = None,
     detail: dict | None = None,
     at: datetime | None = None,
+    flush: bool = True,
 ) -> AuditEntry:
-    """Append one audit row (flushes; the caller's transaction commits it)."""
+    """Append one audit row (flushes unless told not to — a bulk import flushes a batch at once;
+    the caller's transaction commits it)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     if at is None and request is not None:
@@ -68,7 +70,8 @@ async def record(
     if at is not None:
         entry.at = at
     session.add(entry)
-    await session.flush()
+    if flush:
+        await session.flush()
     return entry
 
 

@@ -4,7 +4,9 @@
 One row per customer with their unit, peripherals and up to three responders. Every row is checked
 first and every problem reported by row and column; nothing is written unless every row is valid
 (or, when asked, only the valid rows are). A case reference already in the registry is skipped, so
-running the same file twice imports it once. Rows go through the referral path (``create_referral``).
+running the same file twice imports it once. Rows go through the referral path (``stage`` / ``finish``
+in arc/registry/referral.py), a batch per flush; a database refusal the checks did not foresee ends
+the whole import (nothing is written).
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.kit.crypto import DataCipher
-from arc.kit.errors import AppError, Unprocessable
+from arc.kit.errors import Unprocessable
 from arc.registry.journey_schemas import ReferralIn
 from arc.registry.lifecycle import charging_starts_on
 from arc.registry.models import Connection, Customer
-from arc.registry.referral import Actor, create_referral
+from arc.registry.referral import Actor, finish, new_unit, refit, stage, unpair_all
 from arc.registry.units import Unit
 
 CUSTOMER_COLUMNS = (
@@ -43,6 +45,7 @@ COLUMNS = (
 )
 REQUIRED = ("case_ref", "given_name", "family_name", "address_line1", "postcode", "install_date")
 MAX_ROWS = 50_000
+BATCH = 500  # rows staged per flush
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
 
@@ -293,26 +296,29 @@ async def import_customers(
     report.valid = len(todo) + report.already_imported
     if dry_run or (report.problems and not valid_only):
         return report
-    for row in todo:
-        try:
-            async with session.begin_nested():
-                await create_referral(
-                    session,
-                    row.data,
-                    cipher,
-                    actor,
-                    status=row.status,
-                    activated_on=row.activated_on,
-                    via="import",
-                )
-        except AppError as exc:
-            column = _column_of(
-                tuple(str(exc.extra.get("field", "")).split(".")) if exc.extra.get("field") else ()
-            )
-            report.problems.append(Problem(row.number, column, exc.detail))
-            if not valid_only:
-                raise
-            continue
-        report.created += 1
+    await write_rows(session, todo, cipher, actor)
+    report.created = len(todo)
     report.written = report.created > 0
     return report
+
+
+async def write_rows(session: AsyncSession, rows: list[_Row], cipher: DataCipher, actor: Actor) -> None:
+    """Stage the checked rows a batch at a time through the referral path; one flush a batch."""
+    cids = [row.data.unit.cid for row in rows if row.data.unit]
+    stock: dict[str, Unit] = {}
+    for start in range(0, len(cids), 5000):
+        found = await session.scalars(select(Unit).where(Unit.cid.in_(cids[start : start + 5000])))
+        stock.update({unit.cid: unit for unit in found})
+    await unpair_all(session, [unit.id for unit in stock.values()])
+    for start in range(0, len(rows), BATCH):
+        staged = []
+        for row in rows[start : start + BATCH]:
+            spec = row.data.unit
+            unit = None
+            if spec is not None:
+                unit = refit(stock[spec.cid], spec) if spec.cid in stock else new_unit(spec)
+            staged.append(stage(session, row.data, unit, status=row.status, activated_on=row.activated_on))
+        await session.flush()
+        for item in staged:
+            await finish(session, item, cipher, actor, "import")
+        await session.flush()

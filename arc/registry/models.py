@@ -167,3 +167,6 @@ class UnitAssignment(IdMixin, TimestampMixin, Base):
     ended_on: Mapped[date | None] = mapped_column()
     end_reason: Mapped[str | None] = mapped_column(String(32))  # swap (and why), withdrawn
     returned_on: Mapped[date | None] = mapped_column()  # the unit came back to stock
+
+    connection: Mapped[Connection] = relationship(lazy="raise")
+    unit: Mapped[Unit] = relationship(lazy="raise")

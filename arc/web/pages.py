@@ -65,7 +65,36 @@ async def ers_page() -> HTMLResponse:
     return _html("ers")
 
 
-def _shell(name: str):
+# the TEC / business-support pages (customer journey): one shell, a body each (html/tec/)
+TEC_PAGES = {
+    "customers": "customers",
+    "referral": "new referral",
+    "customer": "customer",
+    "reviews": "6-week reviews",
+    "import": "import customers",
+}
+
+
+@cache
+def _tec_page(name: str) -> str:
+    shell = (HTML_DIR / "tec" / "_shell.html").read_text(encoding="utf-8")
+    body = (HTML_DIR / "tec" / f"{name}.html").read_text(encoding="utf-8")
+    return shell.replace("{{title}}", TEC_PAGES[name]).replace("{{name}}", name).replace("{{body}}", body)
+
+
+def _tec_route(name: str):
+    async def page() -> HTMLResponse:
+        return HTMLResponse(_tec_page(name), headers=PAGE_HEADERS)
+
+    page.__name__ = f"{name}_page"
+    return page
+
+
+for _name in TEC_PAGES:
+    router.add_api_route(f"/{_name}", _tec_route(_name), methods=["GET"], response_class=HTMLResponse)
+
+
+def _page_route(name: str):
     async def page() -> HTMLResponse:
         return _html(name)
 
@@ -73,20 +102,14 @@ def _shell(name: str):
     return page
 
 
-# the TEC / business-support pages (customer journey); data from /api/... as everywhere
+# call histories and flags (arc/history), the finance page (billing/api.py serves its data)
 for _path, _name in {
-    "/customers": "customers",
-    "/referral": "referral",
-    "/customer": "customer",
-    "/reviews": "reviews",
-    "/import": "import",
-    # call histories and flags (arc/history)
     "/flags": "history",
     "/history": "history_customer",
     "/overview": "history_overview",
-    "/finance": "finance",  # billing (billing/api.py serves its data)
+    "/finance": "finance",
 }.items():
-    router.add_api_route(_path, _shell(_name), methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(_path, _page_route(_name), methods=["GET"], response_class=HTMLResponse)
 
 
 def install_pages(app: FastAPI) -> None:

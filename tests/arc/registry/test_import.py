@@ -102,3 +102,30 @@ async def test_not_a_spreadsheet_is_a_422_on_the_file(client_as):
     tec = await client_as("tec")
     answer = await _send(tec, b"\x00\x01", name="data.pdf")
     assert answer.status_code == 422 and answer.json()["field"] == "file"
+
+
+async def test_lifeline_registry_import_command(database_url, db, session, tmp_path):
+    import asyncio
+    import os
+    import sys
+
+    path = tmp_path / "from-old-provider.csv"
+    path.write_bytes(_csv(*GOOD, BAD))
+    env = {**os.environ, "LIFELINE_DATABASE_URL": database_url, "LIFELINE_ENV": "test", "LIFELINE_MQTT_URL": "mqtt://unused"}
+
+    async def run(*args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "arc.cli", "registry", "import", str(path), *args,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        return proc.returncode, out.decode()
+
+    code, out = await run("--dry-run")
+    assert code == 1 and '"column": "postcode"' in out
+    code, out = await run()
+    assert code == 1 and '"written": false' in out
+    assert await _count(session, Customer) == 0
+    code, out = await run("--valid-only")
+    assert code == 0 and '"created": 2' in out
+    assert await _count(session, Customer) == 2
