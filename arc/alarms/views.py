@@ -14,6 +14,19 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+FALL_DEVICE = "0005"
+
+
+def hazard(alarm: Alarm) -> str | None:
+    """What the queue marks at a glance: ``fire`` (smoke, heat, CO: category environmental) or
+    ``fall`` (a fall detector raised it or joined it)."""
+    if alarm.category == "environmental":
+        return "fire"
+    if alarm.dty == FALL_DEVICE or "fall detector" in (alarm.title or "").lower():
+        return "fall"
+    return None
+
+
 def alarm_summary(alarm: Alarm, customer: Customer | None = None, accepted_by: User | None = None) -> dict:
     """Queue-row view: enough to sort, show and pick an alarm; no health data."""
     return {
@@ -21,6 +34,7 @@ def alarm_summary(alarm: Alarm, customer: Customer | None = None, accepted_by: U
         "status": alarm.status,
         "priority": alarm.priority,
         "category": alarm.category,
+        "hazard": hazard(alarm),
         "kind": alarm.kind,
         "title": alarm.title,
         "cid": alarm.cid,

@@ -1,6 +1,6 @@
-// What an operator can do from the card: accept, note, dispatch, record replies, close.
+// What an operator can do from the card: accept, call, note, dispatch, record replies, close.
 
-import { h } from "./dom.js";
+import { h, tel } from "./dom.js";
 import { clockTime } from "./time.js";
 
 const OPEN_TASK = new Set(["requested", "accepted", "en_route", "arrived"]);
@@ -12,10 +12,14 @@ const TASK_REPLIES = [
   ["arrived", "Arrived"],
   ["done", "Done"],
 ];
-const TASK_LABEL = {
+export const TASK_LABEL = {
   requested: "Requested", accepted: "Accepted", declined: "Declined", no_answer: "No answer",
   en_route: "En route", arrived: "Arrived", done: "Done", escalated: "Escalated", cancelled: "Cancelled",
 };
+export const CALL_RESULTS = [
+  ["answered", "Answered"], ["no_answer", "No answer"], ["busy", "Busy"], ["voicemail", "Voicemail"],
+  ["wrong_number", "Wrong number"],
+];
 
 let formSeq = 0;
 
@@ -32,19 +36,27 @@ function field(labelText, control) {
   return h("div", { class: "field" }, h("label", { for: id }, labelText), control);
 }
 
-function acceptBlock(card, ctx) {
-  const alarm = card.alarm;
-  const held = alarm.accepted_by;
-  if (alarm.status === "closed") return h("p", { class: "closed-line" }, `Closed: ${alarm.outcome_code || ""}`);
-  if (held && ctx.me && held.id === ctx.me.id) return null;
-  if (held) return h("p", { class: "warning" }, `${held.name} holds this alarm.`);
-  return h("button", {
-    type: "button", class: "primary big", "data-action": "accept",
-    onclick: (e) => ctx.act(e.currentTarget, () => ctx.actions.accept(alarm.id), "Alarm accepted"),
-  }, "Accept alarm");
+// "M. Whitfield (daughter)" already says who she is: do not say it twice.
+export function responderName(r) {
+  const rel = r.relationship && !r.name.toLowerCase().includes(r.relationship.toLowerCase()) ? ` (${r.relationship})` : "";
+  return `${r.name}${rel}`;
 }
 
-function noteForm(card, ctx) {
+export function acceptBlock(card, ctx) {
+  const alarm = card.alarm;
+  const held = alarm.accepted_by;
+  if (alarm.status === "closed") return null;
+  if (held && ctx.me && held.id === ctx.me.id) return null;
+  if (held) return h("p", { class: "warning" }, `${held.name} holds this alarm.`);
+  return h("section", { class: "card-section actions", "aria-label": "Accept" },
+    h("button", {
+      type: "button", class: "primary big", "data-action": "accept", "aria-keyshortcuts": "A",
+      onclick: (e) => ctx.act(e.currentTarget, () => ctx.actions.accept(alarm.id), "Alarm accepted"),
+    }, "Accept alarm"),
+    h("p", { class: "muted small" }, "Key safe, call script and responder plan show once you accept."));
+}
+
+export function noteForm(card, ctx) {
   const text = h("textarea", { rows: 2, maxlength: 2000, required: true, name: "note" });
   return h("form", {
     class: "inline-form", "aria-label": "Add a note",
@@ -60,14 +72,47 @@ function noteForm(card, ctx) {
   }, field("Note", text), h("button", { type: "submit", "data-action": "note" }, "Add note"));
 }
 
-function responderPlan(card, ctx) {
+// Who the operator can phone about this alarm: the person, each responder, the unit's caller id.
+function callees(card) {
+  const out = [];
+  const c = card.customer;
+  if (c && c.phone_primary) out.push({ key: "customer", label: `${c.name} — ${c.phone_primary}`, party: "customer" });
+  for (const r of card.responders || []) {
+    if (r.phone_primary) {
+      out.push({ key: `r${r.id}`, label: `${responderName(r)} — ${r.phone_primary}`, party: "responder", responder_id: r.id });
+    }
+  }
+  for (const number of card.caller?.caller_ids || []) {
+    out.push({ key: `c${number}`, label: `Caller id ${number}`, party: "caller_id" });
+  }
+  return out;
+}
+
+export function callForm(card, ctx) {
+  const list = callees(card);
+  if (!list.length) return null;
+  const whom = h("select", { name: "call-to" }, list.map((p) => h("option", { value: p.key }, p.label)));
+  const result = h("select", { name: "call-result" }, CALL_RESULTS.map(([v, l]) => h("option", { value: v }, l)));
+  return h("form", {
+    class: "inline-form calls", "aria-label": "Record a call",
+    onsubmit: (e) => {
+      e.preventDefault();
+      const p = list.find((x) => x.key === whom.value);
+      const body = { party: p.party, result: result.value };
+      if (p.responder_id) body.responder_id = p.responder_id;
+      ctx.act(e.submitter, () => ctx.actions.call(card.alarm.id, body), "Call recorded");
+    },
+  }, field("Called", whom), field("Result", result),
+  h("button", { type: "submit", "data-action": "record-call" }, "Record call"));
+}
+
+export function responderPlan(card, ctx) {
   const list = card.responders || [];
   const alarmId = card.alarm.id;
   const items = list.map((r) => h("li", { class: r.available_now === false ? "unavailable" : "" },
     h("div", { class: "responder" },
-      h("strong", {}, `${r.position}. ${r.name}`),
-      r.relationship ? ` (${r.relationship})` : "",
-      h("span", { class: "phone" }, ` ${r.phone_primary || ""}`),
+      h("strong", {}, `${r.position}. ${responderName(r)}`), " ",
+      tel(r.phone_primary), r.phone_secondary ? [" / ", tel(r.phone_secondary)] : null,
       r.holds_key ? h("span", { class: "badge key" }, "holds key") : null,
       r.available_now === false ? h("span", { class: "badge muted" }, "not available now") : null),
     h("button", {
@@ -78,8 +123,8 @@ function responderPlan(card, ctx) {
   const service = h("select", { name: "service" },
     ["ambulance", "fire", "police"].map((s) => h("option", { value: s }, s)));
   const reference = h("input", { type: "text", name: "reference", maxlength: 64, autocomplete: "off" });
-  return h("div", { class: "dispatch" },
-    h("h4", {}, "Responder plan"),
+  return h("section", { class: "card-section dispatch", "aria-labelledby": "sec-plan" },
+    h("h3", { id: "sec-plan" }, "Responder plan"),
     items.length ? h("ol", { class: "plain plan" }, items) : h("p", { class: "muted" }, "No nominated responders."),
     h("div", { class: "dispatch-row" },
       h("button", {
@@ -102,7 +147,7 @@ function responderPlan(card, ctx) {
   );
 }
 
-function closeForm(card, ctx) {
+export function closeForm(card, ctx) {
   const outcome = h("select", { name: "outcome", required: true },
     h("option", { value: "" }, "Choose an outcome…"),
     (ctx.outcomes || []).map((o) => h("option", { value: o.code }, o.label)));
@@ -123,27 +168,23 @@ function closeForm(card, ctx) {
   h("button", { type: "submit", "data-action": "close" }, "Close alarm"));
 }
 
+// What the holder does: call, note, close — one panel under the plan.
 export function actionsPanel(card, ctx) {
-  const closed = card.alarm.status === "closed";
   return h("section", { class: "card-section actions", "aria-label": "Actions" },
-    acceptBlock(card, ctx),
-    closed ? null : noteForm(card, ctx),
-    closed ? null : responderPlan(card, ctx),
-    closed ? null : closeForm(card, ctx),
-  );
+    callForm(card, ctx), noteForm(card, ctx), closeForm(card, ctx));
 }
 
-function taskLine(task, ctx) {
+function taskLine(task, ctx, closed) {
   const name = task.kind === "emergency"
     ? `${task.service || "emergency"}${task.reference ? ` ref ${task.reference}` : ""}`
     : task.responder_name || (task.kind === "ers" ? "ERS" : "responder");
-  const open = OPEN_TASK.has(task.status);
+  const open = OPEN_TASK.has(task.status) && !closed;
   return h("li", { class: `task task-${task.status}`, dataset: { taskId: task.id } },
     h("div", {},
       h("strong", {}, name), ` — `,
       h("span", { class: "task-status" }, TASK_LABEL[task.status] || task.status),
       ` · asked ${clockTime(task.requested_at)}`,
-      task.escalate_at && task.status === "requested" ? ` · escalates ${clockTime(task.escalate_at)}` : "",
+      task.escalate_at && task.status === "requested" && !closed ? ` · escalates ${clockTime(task.escalate_at)}` : "",
       task.note ? h("div", { class: "muted" }, task.note) : null),
     open && task.kind !== "emergency" ? h("div", { class: "task-replies", role: "group", "aria-label": `Reply from ${name}` },
       TASK_REPLIES.map(([status, label]) => h("button", {
@@ -155,8 +196,9 @@ function taskLine(task, ctx) {
 
 export function tasksList(card, ctx) {
   const tasks = card.tasks || [];
+  const closed = card.alarm.status === "closed";
   return h("section", { class: "card-section", "aria-labelledby": "sec-tasks" },
     h("h3", { id: "sec-tasks" }, "Response"),
-    tasks.length ? h("ol", { class: "plain tasks" }, tasks.map((t) => taskLine(t, ctx)))
+    tasks.length ? h("ol", { class: "plain tasks" }, tasks.map((t) => taskLine(t, ctx, closed)))
       : h("p", { class: "muted" }, "Nobody dispatched yet."));
 }

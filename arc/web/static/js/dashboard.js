@@ -4,7 +4,7 @@ import { api, describe, logOut, post, whoAmI } from "./api.js";
 import { renderCard, renderNoCard } from "./card.js";
 import { $, h, replace, say } from "./dom.js";
 import { LiveConnection } from "./live.js";
-import { isHigh, renderQueue } from "./queue.js";
+import { isHigh, renderQueue, sortQueue } from "./queue.js";
 import { beep, enableSound, onSoundState } from "./sound.js";
 import { londonToday, startAgeTicker, syncServerClock } from "./time.js";
 
@@ -23,7 +23,14 @@ const state = {
   fresh: new Set(), // ids that just arrived or re-activated: highlighted for a few seconds
   synced: false,
   pending: null, // while a queue snapshot loads: the events received meanwhile
+  view: null, // this opening of the card: its refreshes repeat it, so the look is audited once
 };
+
+function newViewId() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 const list = () => $("#queue-list");
 const cardBox = () => $("#card");
@@ -71,7 +78,8 @@ function onEvent(kind, payload) {
   if (state.pending && kind.startsWith("alarm.")) state.pending.push([kind, payload]);
   if (kind.startsWith("alarm.")) applySummary(payload, kind);
   else if (kind === "task.updated" && payload.alarm_id === state.selectedId) refreshCard();
-  if (kind === "alarm.updated" || kind === "alarm.closed") scheduleKpis();
+  else if (kind === "keysafe.unreadable") keySafeNotice(payload);
+  if (kind.startsWith("alarm.")) scheduleKpis(); // opened too: "alarms today" counts new ones
 }
 
 async function resync() {
@@ -100,7 +108,7 @@ async function refreshCard() {
   if (id === null) return;
   const mine = ++cardRequest;
   try {
-    const card = await api(`/api/alarms/${id}`);
+    const card = await api(`/api/alarms/${id}?view=${state.view}`);
     if (mine !== cardRequest || id !== state.selectedId) return;
     state.card = card;
     const kept = keepTyping(cardBox(), card.alarm.id);
@@ -129,6 +137,7 @@ function keepTyping(box, alarmId) {
 }
 
 function select(id) {
+  if (id !== state.selectedId) state.view = newViewId();
   state.selectedId = id;
   draw();
   refreshCard();
@@ -159,7 +168,62 @@ const actions = {
     applySummary(summary, "alarm.closed");
   },
   taskStatus: (taskId, body) => post(`/api/tasks/${taskId}/status`, body),
+  call: (id, body) => post(`/api/alarms/${id}/calls`, body),
 };
+
+// --- keyboard: A accepts the most urgent waiting alarm, J/K (or arrows) move, Enter opens ------------
+
+function typing(target) {
+  return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+}
+
+function queueButtons() {
+  return [...document.querySelectorAll("#queue-list .alarm-button")];
+}
+
+async function acceptNext() {
+  const next = sortQueue([...state.alarms.values()]).find((a) => a.status === "queued");
+  if (!next) {
+    say("No alarm is waiting.", "info");
+    return;
+  }
+  select(next.id);
+  await act(null, () => actions.accept(next.id), `Accepted: ${next.title}`);
+  $("#card-title")?.focus();
+}
+
+function onKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+  const buttons = queueButtons();
+  const at = buttons.indexOf(document.activeElement);
+  const key = e.key.toLowerCase();
+  if (key === "a") {
+    e.preventDefault();
+    acceptNext();
+  } else if ((key === "j" || e.key === "ArrowDown") && buttons.length && (at >= 0 || key === "j")) {
+    e.preventDefault();
+    buttons[Math.min(at + 1, buttons.length - 1)].focus();
+  } else if ((key === "k" || e.key === "ArrowUp") && buttons.length && (at >= 0 || key === "k")) {
+    e.preventDefault();
+    buttons[Math.max(at - 1, 0)].focus();
+  } else if (key === "q") {
+    e.preventDefault();
+    (buttons[0] || $("#queue-heading")).focus();
+  }
+}
+
+// --- supervisors: told at once when a key safe cannot be read --------------------------------------
+
+function keySafeNotice(payload) {
+  if (!state.me || !["supervisor", "admin"].includes(state.me.role)) return;
+  const box = $("#notices");
+  box.hidden = false;
+  box.prepend(h("p", { class: "notice", role: "alert" },
+    h("strong", {}, "Key safe unreadable: "),
+    `${payload.by || "an operator"} could not read the key-safe information of customer ${payload.customer_id}`,
+    payload.alarm_id ? ` (alarm ${payload.alarm_id})` : "", ". Re-enter it in the registry."));
+  beep();
+}
 
 // --- KPI strip: answered within 60 s / 180 s today ---------------------------------------------
 
@@ -273,6 +337,8 @@ async function main() {
   }
   state.me = me;
   $("#me").textContent = `${me.full_name} (${me.role})`;
+  if (me.role === "supervisor") for (const el of document.querySelectorAll("[data-for=supervisor]")) el.hidden = false;
+  document.addEventListener("keydown", onKey);
   $("#logout").addEventListener("click", logOut);
   renderNoCard(cardBox());
   setUpSound();

@@ -46,3 +46,9 @@ export function say(message, kind = "info") {
   while (box.children.length > 4) box.lastElementChild.remove();
   setTimeout(() => item.remove(), kind === "error" ? 15000 : 6000);
 }
+
+// A phone number a person can press to call (the council's softphone or a mobile handles tel:).
+export function tel(number, label = number) {
+  if (!number) return null;
+  return h("a", { class: "tel", href: `tel:${String(number).replace(/[^\d+]/g, "")}` }, label);
+}

@@ -1,7 +1,7 @@
 // The ERS responder's jobs, on a phone: accept / en route / arrived / done, with a note.
 
 import { api, describe, logOut, post, whoAmI } from "./api.js";
-import { $, facts, h, replace, say } from "./dom.js";
+import { $, facts, h, replace, say, tel } from "./dom.js";
 import { beep, enableSound } from "./sound.js";
 import { age, clockTime, startAgeTicker } from "./time.js";
 
@@ -24,7 +24,17 @@ function mapLink(address) {
   }, "map");
 }
 
+function closedJob(job) {
+  return h("li", { class: "job job-closed", dataset: { taskId: job.id } },
+    h("h2", {}, job.alarm ? job.alarm.title : `Job ${job.id}`),
+    h("p", { class: "job-status" }, h("span", { class: "badge" }, "Alarm closed"),
+      ` · asked ${clockTime(job.requested_at)}`),
+    h("p", { class: "warning", "data-testid": "job-closed" },
+      "The ARC has closed this alarm: nothing more to do here. Call the ARC if you are still on scene."));
+}
+
 function jobCard(job) {
+  if (job.alarm_closed) return closedJob(job);
   const a = job.address;
   const note = h("textarea", { id: `note-${job.id}`, rows: 2, maxlength: 2000 });
   const send = async (button, status, label) => {
@@ -40,6 +50,9 @@ function jobCard(job) {
       button.disabled = false;
     }
   };
+  const keySafe = job.key_safe_state === "unreadable"
+    ? h("p", { class: "warning" }, "Key safe: unreadable here — call the ARC for the code.")
+    : job.key_safe ? facts([["Key safe", job.key_safe]]) : null;
   return h("li", { class: `job job-${job.status}`, dataset: { taskId: job.id } },
     h("h2", {}, job.alarm ? job.alarm.title : `Job ${job.id}`),
     h("p", { class: "job-status" }, h("span", { class: "badge" }, LABEL[job.status] || job.status),
@@ -47,9 +60,11 @@ function jobCard(job) {
     a ? h("div", { class: "job-address" },
       h("p", { class: "person-name" }, a.name),
       h("p", {}, [a.address_line1, a.address_line2, a.town, a.postcode].filter(Boolean).join(", "), " — ", mapLink(a)),
-      a.phone_primary ? h("p", {}, h("a", { href: `tel:${a.phone_primary.replace(/\s+/g, "")}` }, a.phone_primary)) : null,
+      a.phone_primary ? h("p", {}, tel(a.phone_primary)) : null,
     ) : h("p", { class: "warning" }, "Address unknown — call the ARC."),
-    job.key_safe ? facts([["Key safe", job.key_safe]]) : null,
+    job.risk_notes ? h("div", { class: "risks", "data-testid": "risks" }, h("h3", {}, "Before you go in"), h("p", {}, job.risk_notes))
+      : job.status === "requested" ? h("p", { class: "muted" }, "Risks, phone and key safe show once you accept.") : null,
+    keySafe,
     job.note ? h("p", { class: "muted" }, job.note) : null,
     h("div", { class: "field" }, h("label", { for: note.id }, "Note (sent with your next update)"), note),
     h("div", { class: "job-actions" }, (NEXT[job.status] || []).map(([status, label, cls]) => h("button", {

@@ -22,6 +22,21 @@ const STATUS_LABEL = {
   closed: "Closed",
 };
 
+// Fire and falls are told apart at a glance: a mark with words, a shape and a colour (never colour alone).
+export function hazardMark(alarm) {
+  if (alarm.hazard === "fire") {
+    const text = `${alarm.title} ${alarm.device_type || ""}`.toLowerCase();
+    const fire = !/flood|environmental monitor/.test(text); // smoke, heat, CO
+    return h("span", { class: `hazard hazard-${fire ? "fire" : "env"}`, "data-hazard": alarm.hazard },
+      h("span", { class: "hazard-icon", "aria-hidden": "true" }, fire ? "▲" : "◆"), fire ? "FIRE" : "ENVIRONMENT");
+  }
+  if (alarm.hazard === "fall") {
+    return h("span", { class: "hazard hazard-fall", "data-hazard": "fall" },
+      h("span", { class: "hazard-icon", "aria-hidden": "true" }, "▼"), "FALL");
+  }
+  return null;
+}
+
 export function isHigh(alarm) {
   return alarm.priority <= HIGH_PRIORITY;
 }
@@ -51,6 +66,7 @@ function row(alarm, { selectedId, me, fresh, onSelect }) {
   const classes = [
     "alarm",
     `cat-${alarm.category}`,
+    alarm.hazard ? `hazard-${alarm.hazard}` : "",
     `status-${alarm.status}`,
     isHigh(alarm) ? "high" : "",
     held ? "held" : "unheld",
@@ -64,16 +80,16 @@ function row(alarm, { selectedId, me, fresh, onSelect }) {
       type: "button",
       class: "alarm-button",
       "aria-current": alarm.id === selectedId ? "true" : null,
-      "aria-label": `${alarm.title}, ${who(alarm)}, ${statusLabel(alarm.status)}, held by ${holder}`,
+      "aria-label": `${alarm.hazard ? `${alarm.hazard}: ` : ""}${alarm.title}, ${who(alarm)}, ${statusLabel(alarm.status)}, held by ${holder}`,
       onclick: () => onSelect(alarm.id),
     },
       h("span", { class: "prio", title: `priority ${alarm.priority}` },
-        isHigh(alarm) ? "HIGH" : categoryLabel(alarm.category)),
+        isHigh(alarm) ? "HIGH" : categoryLabel(alarm.category), hazardMark(alarm)),
       h("span", { class: "title" }, alarm.title,
         alarm.activation_count > 1 ? h("span", { class: "repeat", title: "activations" }, ` ×${alarm.activation_count}`) : null),
       h("span", { class: "who" }, who(alarm)),
       h("span", { class: "age", title: `raised ${clockTime(alarm.raised_at)}` },
-        h("span", { class: "visually-hidden" }, "waiting "),
+        h("span", { class: "age-label" }, alarm.status === "queued" ? "waiting " : "open "),
         h("time", { datetime: alarm.raised_at, dataset: { since: alarm.raised_at } }, age(alarm.raised_at))),
       h("span", { class: "state" }, statusLabel(alarm.status)),
       h("span", { class: "holder" }, held ? `Held by ${holder}` : "Unanswered"),

@@ -37,7 +37,7 @@ export function age(iso, now = serverNow()) {
   const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
   if (seconds < 3600) {
     const m = Math.floor(seconds / 60);
-    return `${m}:${String(seconds % 60).padStart(2, "0")}`;
+    return m ? `${m} min ${String(seconds % 60).padStart(2, "0")} s` : `${seconds} s`;
   }
   const hours = Math.floor(seconds / 3600);
   if (hours < 48) return `${hours} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")} m`;
