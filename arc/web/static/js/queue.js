@@ -80,7 +80,6 @@ function row(alarm, { selectedId, me, fresh, onSelect }) {
       type: "button",
       class: "alarm-button",
       "aria-current": alarm.id === selectedId ? "true" : null,
-      "aria-label": `${alarm.hazard ? `${alarm.hazard}: ` : ""}${alarm.title}, ${who(alarm)}, ${statusLabel(alarm.status)}, held by ${holder}`,
       onclick: () => onSelect(alarm.id),
     },
       h("span", { class: "prio", title: `priority ${alarm.priority}` },
