@@ -176,7 +176,8 @@ def summary(flag: Flag) -> str:
     if flag.kind == "cluster":
         return f"{label}: {n.get('count')} in {n.get('hours')} h"
     if flag.kind in ("trend_rising", "trend_falling"):
-        return f"{label}: {n.get('recent_count')} in {n.get('recent_weeks')} weeks, usual {n.get('lambda0_per_week')}/week"
+        usual = float(n.get("lambda0_per_week") or 0)
+        return f"{label}: {n.get('recent_count')} in {n.get('recent_weeks')} weeks (usual {usual:.1f} a week)"
     if flag.kind == "equipment":
         return f"{label}: {n.get('count')} faults in {n.get('days')} days"
     return f"{label}: {n.get('count')} in {n.get('days')} days"
