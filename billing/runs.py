@@ -24,7 +24,7 @@ from arc.registry.models import Connection, Customer
 from billing.accounts import accounts_for, payer_of
 from billing.invoicing import IssueContext, credit_draft, invoice_draft, waiver_days, withdrawal_days
 from billing.ledger import DraftDocument, issue
-from billing.models import Document, DocumentLine, Run, Waiver
+from billing.models import Account, Document, DocumentLine, Run, Waiver
 from billing.periods import TRIAL_DAYS, Quarter, london_date
 from billing.settings import BillingSettings
 from billing.tariffs import load_tariffs
@@ -255,8 +255,9 @@ async def _dry_run(maker, quarter, settings, today, summary: RunSummary, todo: i
 async def _credit_drafts(s: AsyncSession, ctx: IssueContext, limit: int | None) -> list[DraftDocument]:
     """Credit notes due: invoiced days after a withdrawal; invoiced days a later waiver covers."""
     withdrawn = (
-        select(Document, Connection.withdrawn_on)
+        select(Document, Connection.withdrawn_on, Connection.withdrawal_reason, Account.payer_name)
         .join(Connection, Connection.id == Document.connection_id)
+        .join(Account, Account.id == Document.account_id)
         .where(
             Document.doc_type == "invoice",
             Connection.withdrawn_on.is_not(None),
@@ -285,7 +286,12 @@ async def _credit_drafts(s: AsyncSession, ctx: IssueContext, limit: int | None) 
         .order_by(Document.id)
         .limit(limit)
     )
-    work = [(doc, "withdrawal", withdrawal_days(w), None) for doc, w in (await s.execute(withdrawn)).all()]
+    work = []
+    for doc, last_day, why, separate_payer in (await s.execute(withdrawn)).all():
+        if why == "death" and not separate_payer:  # the letter goes to the estate, not to the late customer
+            s.expunge(doc)  # detached first: the issued invoice itself never changes
+            doc.payer_name = f"The executor of the late {doc.payer_name}"[:200]
+        work.append((doc, "withdrawal", withdrawal_days(last_day), None))
     work += [
         (doc, "waiver", waiver_days(wv.start_date, wv.end_date), wv.id)
         for doc, wv in (await s.execute(late_waivers)).all()

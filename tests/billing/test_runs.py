@@ -102,6 +102,7 @@ async def test_withdrawal_after_invoicing_is_credited_exactly_and_never_more(mak
     (credit,) = await documents(maker, "credit_note")
     (invoice,) = await documents(maker, "invoice")
     assert credit.original_id == invoice.id and credit.number == 1 and credit.reason == "withdrawal"
+    assert credit.payer_name == f"The executor of the late {invoice.payer_name}"  # withdrawn: death
     assert credit.net_pence == 3250  # £65.00 x 46 / 92
     (line,) = await lines_of(maker, credit.id)
     assert (line.period_start, line.period_end, line.days) == (date(2027, 8, 16), date(2027, 9, 30), 46)
