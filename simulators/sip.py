@@ -191,8 +191,11 @@ class SippUnit:
         rate: float | None = None,
         calls: int = 1,
         inject: Path | None = None,
+        seen: list[str] | None = None,
     ) -> SippResult:
-        """Play the exchanges; stay up until ``expect_mrs`` answers arrived (or ``linger`` passed)."""
+        """Play the exchanges; stay up until ``expect_mrs`` answers arrived (or ``linger`` passed).
+
+        ``seen``, if given, is kept up to date with the mrs bodies received so far."""
         work = Path(tempfile.mkdtemp(prefix="lifeline-sipp-"))
         (work / "unit.xml").write_text(scenario(exchanges, int(linger * 1000)))
         (work / "ooc.xml").write_text(_OOC)
@@ -228,7 +231,10 @@ class SippUnit:
         while proc.returncode is None and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.wait(), 0.1)
-            if expect_mrs and _mrs_answered(trace) >= expect_mrs:
+            received_so_far = _mrs_received(trace) if expect_mrs or seen is not None else []
+            if seen is not None:
+                seen[:] = received_so_far
+            if expect_mrs and len(received_so_far) >= expect_mrs:
                 await asyncio.sleep(0.2)  # let the last 200 OK go out
                 break
         stopped_early = proc.returncode is None  # got every answer it waited for, or timed out
@@ -251,11 +257,11 @@ class SippUnit:
         )
 
 
-def _mrs_answered(trace: Path) -> int:
+def _mrs_received(trace: Path) -> list[str]:
     if not trace.exists():
-        return 0
+        return []
     _, received, _ = parse_trace(trace.read_text(errors="replace"))
-    return len(received)
+    return [body for _, body in received]
 
 
 # --- the edge (kamailio) --------------------------------------------------------------------
