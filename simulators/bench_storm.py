@@ -1,0 +1,222 @@
+"""Reconnect storm: every unit reports at once after a network outage.
+
+    python -m simulators.bench_storm [--units 20000] [--alarms 300] [--statuses 500]
+
+Each of ``--units`` registered units sends one heartbeat at the same moment; ``--alarms`` of
+them also raise an alarm and ``--statuses`` report a technical status (mains failure), all
+mixed into the same burst. Units behave like real ones: an unanswered message, or one
+answered ``snu`` 5/6 (not treated / busy), is sent again with the same ``ref`` every
+``--retransmit`` seconds. The clock stops when every message has its final answer (alarm:
+HOLD or OK; the rest: OK), or at ``--timeout``.
+
+Printed: time until drained, alarm latency (publish -> first HOLD) during the storm, how
+many heartbeats were shed (``snu`` 6) on the way, the database's count of each message
+(stored once / twice / not at all), and the CPU the service and broker spent.
+
+The harness starts a Mosquitto of its own (``max_queued_messages 100000``, as the shipped
+``deploy/mosquitto/mosquitto.conf``: the default 1,000 would drop most of a storm for the
+ingest's session) unless ``--mqtt`` names a broker, and ``lifeline ingest`` on a scratch
+database on ``--pg`` (dropped at the end). Targets (issue 13): drained under 30 s, alarms
+p99 under 1 s during it, 0 lost, 0 duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from simulators.bench_ingest import (
+    CID_BASE,
+    _paho,
+    _process_cpu,
+    broker_pid,
+    drop_database,
+    setup_database,
+    start_service,
+    wait_subscribed,
+)
+
+FINAL = {"alarm": (0, 4), "heartbeat": (0,), "status": (0,)}
+
+
+class Storm:
+    def __init__(self, mqtt_url: str, root: str, units: int, alarms: int, statuses: int) -> None:
+        self.mqtt_url, self.root = mqtt_url, root
+        self.messages: dict[str, dict] = {}  # ref -> {kind, cid, payload, sent, answered, snus}
+        for i in range(units):
+            cid = str(CID_BASE + i)
+            self._add("heartbeat", cid, {"dty": "0001", "mty": "PI", "hbo": "001"})
+            if i < alarms:
+                self._add("alarm", cid, {"dty": "0003", "stc": "0010", "did": "P1"})
+            elif i < alarms + statuses:
+                self._add("status", cid, {"dty": "0001", "stc": "0085"})
+        self.lock = threading.Lock()
+        self.all_answered = threading.Event()
+        self.unanswered = len(self.messages)
+
+    def _add(self, kind: str, cid: str, fields: dict) -> None:
+        ref = f"S{len(self.messages):07d}"
+        payload = json.dumps({"ref": ref, "cid": cid, **fields}, separators=(",", ":")).encode()
+        self.messages[ref] = {"kind": kind, "cid": cid, "payload": payload, "sent": None, "answered": None, "snus": []}
+
+    def on_reply(self, _client, _userdata, message) -> None:
+        now = time.monotonic()
+        try:
+            answer = json.loads(message.payload)
+        except ValueError:
+            return
+        entry = self.messages.get(answer.get("ref"))
+        if entry is None:
+            return
+        with self.lock:
+            entry["snus"].append(answer.get("snu"))
+            if entry["answered"] is None and answer.get("snu") in FINAL[entry["kind"]]:
+                entry["answered"] = now
+                self.unanswered -= 1
+                if self.unanswered == 0:
+                    self.all_answered.set()
+
+    def run(self, retransmit: float, timeout: float) -> float:
+        listener = _paho(self.mqtt_url, f"storm-units-in-{uuid.uuid4().hex[:6]}")
+        listener.on_message = self.on_reply
+        listener.subscribe(f"{self.root}/+/mrs", qos=1)
+        listener.loop_start()
+        sender = _paho(self.mqtt_url, f"storm-units-out-{uuid.uuid4().hex[:6]}")
+        sender.loop_start()
+        time.sleep(0.5)
+        order = list(self.messages)
+        random.Random(13).shuffle(order)  # alarms and statuses mixed through the heartbeats, not first
+        started = time.monotonic()
+        deadline = started + timeout
+        try:
+            while not self.all_answered.is_set() and time.monotonic() < deadline:
+                due = [ref for ref in order if self.messages[ref]["answered"] is None]
+                for ref in due:
+                    entry = self.messages[ref]
+                    entry["sent"] = entry["sent"] or time.monotonic()
+                    sender.publish(f"{self.root}/{entry['cid']}/mrq", entry["payload"], qos=1)
+                self.all_answered.wait(retransmit)
+        finally:
+            sender.loop_stop()
+            listener.loop_stop()
+        return started
+
+
+async def stored_counts(database_url: str, refs: list[str]) -> dict[str, int]:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT ref, count(*) AS n FROM ingest_inbox WHERE ref = ANY($1::text[]) GROUP BY ref", refs
+        )
+        alarms = await conn.fetchval("SELECT count(*) FROM alarms WHERE kind = 'activation'")
+    finally:
+        await conn.close()
+    return {**{r["ref"]: r["n"] for r in rows}, "__alarms__": alarms}
+
+
+def own_broker() -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    workdir = Path(tempfile.mkdtemp(prefix="storm-broker-"))
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 100000\nlog_dest none\n"
+    )
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([mosquitto, "-c", str(conf)])  # noqa: S603 - our own command
+    time.sleep(0.5)
+    return proc, f"mqtt://127.0.0.1:{port}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=20_000)
+    parser.add_argument("--alarms", type=int, default=300)
+    parser.add_argument("--statuses", type=int, default=500)
+    parser.add_argument("--retransmit", type=float, default=10.0, help="seconds before a unit sends again")
+    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--mqtt", default=None, help="an existing broker (default: start one)")
+    args = parser.parse_args()
+
+    broker_proc, mqtt_url = (None, args.mqtt) if args.mqtt else own_broker()
+    tag = uuid.uuid4().hex[:8]
+    root, client_id = f"storm{tag}", f"storm-ingest-{tag}"
+    database_url = asyncio.run(setup_database(args.pg, args.units))
+    service = None
+    load_before = os.getloadavg()[0]
+    try:
+        service = start_service(database_url, mqtt_url, root, client_id)
+        wait_subscribed(mqtt_url, root, client_id)
+        broker = broker_pid(int(mqtt_url.rsplit(":", 1)[1]))
+        cpu_before = (_process_cpu(service.pid), _process_cpu(broker) if broker else 0.0)
+        storm = Storm(mqtt_url, root, args.units, args.alarms, args.statuses)
+        started = storm.run(args.retransmit, args.timeout)
+        answered = [m["answered"] for m in storm.messages.values() if m["answered"]]
+        drained = (max(answered) - started) if len(answered) == len(storm.messages) else None
+        service_cpu = _process_cpu(service.pid) - cpu_before[0]
+        broker_cpu = (_process_cpu(broker) - cpu_before[1]) if broker else None
+        time.sleep(1.0)
+        counts = asyncio.run(stored_counts(database_url, list(storm.messages)))
+    finally:
+        if service is not None:
+            service.send_signal(signal.SIGTERM)
+            service.wait(30)
+        asyncio.run(drop_database(args.pg, database_url))
+        if broker_proc is not None:
+            broker_proc.kill()
+    report(args, storm, started, drained, counts, service_cpu, broker_cpu, load_before)
+
+
+def report(args, storm: Storm, started, drained, counts, service_cpu, broker_cpu, load_before) -> None:
+    messages = storm.messages.values()
+    alarms = [m for m in messages if m["kind"] == "alarm"]
+    latencies = sorted((m["answered"] - m["sent"]) * 1000 for m in alarms if m["answered"])
+    total = len(storm.messages)
+    copies = [counts.get(ref, 0) for ref in storm.messages]
+    shed = sum(1 for m in messages if 6 in m["snus"])
+    print(
+        f"storm: {args.units} units at once: {total} messages ({len(alarms)} alarms, {args.statuses} statuses),"
+        f" units retransmit every {args.retransmit:.0f} s"
+    )
+    print(f"drained (every message finally answered): {f'{drained:.1f} s' if drained else 'NOT within the timeout'}")
+    if latencies:
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        print(
+            f"alarms publish -> HOLD: n={len(latencies)} p50={statistics.median(latencies):.0f} ms"
+            f" p99={p99:.0f} ms max={latencies[-1]:.0f} ms"
+        )
+    print(
+        f"stored once {sum(1 for n in copies if n == 1)}, twice or more {sum(1 for n in copies if n > 1)},"
+        f" not stored {sum(1 for n in copies if n == 0)}; alarms opened {counts['__alarms__']} of {len(alarms)};"
+        f" heartbeats shed (snu 6) on the way {shed}"
+    )
+    print(
+        f"CPU: service {service_cpu:.1f} s ({service_cpu / total * 1e6:.0f} µs/msg)"
+        + (f", broker {broker_cpu:.1f} s ({broker_cpu / total * 1e6:.0f} µs/msg)" if broker_cpu is not None else "")
+    )
+    print(
+        f"machine: {os.cpu_count()} cores shared by generator, broker, service and PostgreSQL (and anyone else):"
+        f" load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
+
+
+if __name__ == "__main__":
+    main()
