@@ -15,6 +15,7 @@ from billing.periods import (
     ONE_DAY,
     ConnectionTerms,
     Quarter,
+    Segment,
     billable_segments,
     days_inclusive,
     first_chargeable_day,
@@ -63,6 +64,22 @@ def _period_text(start: date, end: date) -> str:
     return f"{start:%-d %b %Y} to {end:%-d %b %Y}"
 
 
+def _line(kind: str, description: str, seg: Segment, rate: int, sign: int = 1) -> DraftLine:
+    """One line for a segment: its amount rounded once, VAT on that, negative for a waiver."""
+    return DraftLine(
+        kind=kind,
+        description=description,
+        period_start=seg.start,
+        period_end=seg.end,
+        days=seg.days,
+        weeks=seg.weeks,
+        weekly_pence=seg.weekly_pence,
+        net_pence=sign * seg.amount_pence,
+        vat_rate_bp=rate,
+        vat_pence=sign * vat_pence(seg.amount_pence, rate),
+    )
+
+
 def invoice_draft(
     ctx: IssueContext,
     quarter: Quarter,
@@ -85,35 +102,24 @@ def invoice_draft(
     treatment = document_vat(tariff, account)
     rate = vat_rate_bp(treatment, ctx.standard_vat_bp)
     lines = [
-        DraftLine(
-            kind="charge",
-            description=f"{tariff.name}, {_period_text(s.start, s.end)}: {s.weeks} weeks at {money(s.weekly_pence)} a week",
-            period_start=s.start,
-            period_end=s.end,
-            days=s.days,
-            weeks=s.weeks,
-            weekly_pence=s.weekly_pence,
-            net_pence=s.amount_pence,
-            vat_rate_bp=rate,
-            vat_pence=vat_pence(s.amount_pence, rate),
+        _line(
+            "charge",
+            f"{tariff.name}, {_period_text(s.start, s.end)}: {s.weeks} weeks at {money(s.weekly_pence)} a week",
+            s,
+            rate,
         )
         for s in segments
     ]
-    for w in waived_segments(segments, waivers):
-        lines.append(
-            DraftLine(
-                kind="waiver",
-                description=f"Charges waived (hardship), {_period_text(w.start, w.end)}: {w.weeks} weeks",
-                period_start=w.start,
-                period_end=w.end,
-                days=w.days,
-                weeks=w.weeks,
-                weekly_pence=w.weekly_pence,
-                net_pence=-w.amount_pence,
-                vat_rate_bp=rate,
-                vat_pence=-vat_pence(w.amount_pence, rate),
-            )
+    lines += [
+        _line(
+            "waiver",
+            f"Charges waived (hardship), {_period_text(w.start, w.end)}: {w.weeks} weeks",
+            w,
+            rate,
+            sign=-1,
         )
+        for w in waived_segments(segments, waivers)
+    ]
     first = segments[0].start == first_chargeable_day(terms.install_date)
     draft = DraftDocument(
         doc_type="invoice",

@@ -67,15 +67,20 @@ class RunSummary:
     def add(self, drafts: list[DraftDocument]) -> None:
         for d in drafts:
             self.by_reason[d.reason] = self.by_reason.get(d.reason, 0) + 1
-            if d.doc_type == "invoice":
-                self.invoices += 1
-                self.invoiced_pence += d.net_pence
-                self.waived_pence -= sum(li.net_pence for li in d.lines if li.kind == "waiver")
-            else:
-                self.credit_notes += 1
-                self.credited_pence += d.net_pence
-                if d.reason == "waiver":
-                    self.waived_pence += d.net_pence
+        tally(self, drafts)
+
+
+def tally(totals, drafts: list[DraftDocument]) -> None:
+    """Add ``drafts`` to the counters of a ``RunSummary`` or a ``Run`` row (the same names)."""
+    for d in drafts:
+        if d.doc_type == "invoice":
+            totals.invoices += 1
+            totals.invoiced_pence += d.net_pence
+            totals.waived_pence -= sum(li.net_pence for li in d.lines if li.kind == "waiver")
+        else:
+            totals.credit_notes += 1
+            totals.credited_pence += d.net_pence
+            totals.waived_pence += d.net_pence if d.reason == "waiver" else 0
 
 
 def check_quarter(quarter: Quarter, today: date) -> None:
@@ -223,15 +228,7 @@ async def run_quarter(
 
 def count_into(run: Run, drafts: list[DraftDocument], seen: int) -> None:
     run.connections_seen += seen
-    for d in drafts:
-        if d.doc_type == "invoice":
-            run.invoices += 1
-            run.invoiced_pence += d.net_pence
-            run.waived_pence -= sum(li.net_pence for li in d.lines if li.kind == "waiver")
-        else:
-            run.credit_notes += 1
-            run.credited_pence += d.net_pence
-            run.waived_pence += d.net_pence if d.reason == "waiver" else 0
+    tally(run, drafts)
 
 
 async def _dry_run(maker, quarter, settings, today, summary: RunSummary, todo: int, progress) -> None:

@@ -70,3 +70,18 @@ async def lines_of(maker, document_id: int) -> list[DocumentLine]:
             .order_by(DocumentLine.position)
         )
         return list((await s.scalars(stmt)).all())
+
+
+async def withdraw(maker, connection_id: int, last_day: date, reason: str = "death") -> None:
+    """Record a withdrawal as the registry does (last day of service, inclusive)."""
+    from sqlalchemy import update
+
+    from arc.registry.models import Connection
+
+    async with maker() as s:
+        await s.execute(
+            update(Connection)
+            .where(Connection.id == connection_id)
+            .values(status="withdrawn", withdrawn_on=last_day, withdrawal_reason=reason)
+        )
+        await s.commit()

@@ -9,11 +9,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from arc.kit.errors import Unprocessable
-from arc.registry.models import Connection
 from billing.models import Document, Run
 from billing.periods import Quarter
 from billing.runs import raise_credits, run_quarter
-from tests.billing.conftest import add_connection, at, documents, lines_of
+from tests.billing.conftest import add_connection, at, documents, lines_of, withdraw
 
 Q2 = Quarter(2027, 2)
 
@@ -91,13 +90,7 @@ async def test_a_run_interrupted_after_a_batch_resumes_without_gap_or_duplicate(
 async def test_withdrawal_after_invoicing_is_credited_exactly_and_never_more(maker, billing_settings):
     conn = await add_connection(maker, date(2026, 1, 10))
     await run_quarter(maker, Quarter(2027, 3), now=at(date(2027, 6, 20)), settings=billing_settings)
-    async with maker() as s:
-        await s.execute(
-            update(Connection)
-            .where(Connection.id == conn.id)
-            .values(status="withdrawn", withdrawn_on=date(2027, 8, 15), withdrawal_reason="death")
-        )
-        await s.commit()
+    await withdraw(maker, conn.id, date(2027, 8, 15), "death")
     assert await raise_credits(maker, billing_settings, date(2027, 8, 16)) == 1
     (credit,) = await documents(maker, "credit_note")
     (invoice,) = await documents(maker, "invoice")
@@ -115,13 +108,7 @@ async def test_withdrawal_after_invoicing_is_credited_exactly_and_never_more(mak
 async def test_withdrawal_before_the_invoiced_period_credits_all_of_it(maker, billing_settings):
     conn = await add_connection(maker, date(2026, 1, 10))
     await run_quarter(maker, Quarter(2027, 3), now=at(date(2027, 6, 20)), settings=billing_settings)
-    async with maker() as s:
-        await s.execute(
-            update(Connection)
-            .where(Connection.id == conn.id)
-            .values(status="withdrawn", withdrawn_on=date(2027, 6, 25), withdrawal_reason="residential_care")
-        )
-        await s.commit()
+    await withdraw(maker, conn.id, date(2027, 6, 25), "residential_care")
     await raise_credits(maker, billing_settings, date(2027, 6, 26))
     (credit,) = await documents(maker, "credit_note")
     assert credit.net_pence == 6500

@@ -16,7 +16,7 @@ from billing.periods import Quarter
 from billing.runs import raise_credits, run_quarter
 from billing.settings import BillingSettings
 from billing.stripe_sync import push_pending
-from tests.billing.conftest import add_connection, at, documents
+from tests.billing.conftest import add_connection, at, documents, withdraw
 from tests.billing.fake_stripe import FakeStripe
 
 SECRET = "whsec_test_secret"
@@ -78,15 +78,7 @@ async def test_documents_go_to_stripe_once_even_when_pushed_again_or_after_an_ou
     assert {i["collection_method"] for i in invoices} == {"charge_automatically"}  # Bacs Direct Debit
     assert await push_pending(maker, stripe_settings) == 0
     # a withdrawal's credit note goes against the Stripe invoice
-    async with maker() as s:
-        from arc.registry.models import Connection
-
-        await s.execute(
-            update(Connection)
-            .where(Connection.id == conn.id)
-            .values(status="withdrawn", withdrawn_on=date(2027, 8, 15), withdrawal_reason="death")
-        )
-        await s.commit()
+    await withdraw(maker, conn.id, date(2027, 8, 15), "death")
     await raise_credits(maker, stripe_settings, date(2027, 8, 16))
     await push_pending(maker, stripe_settings)
     notes = [o for o in fake.objects.values() if o["object"] == "credit_note"]
