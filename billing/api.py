@@ -19,6 +19,7 @@ from arc.kit.db import Session
 from arc.kit.errors import NotFound, Unprocessable
 from arc.registry.models import Customer
 from billing import schemas
+from billing.accounts import accounts_for
 from billing.documents import get_document, letter_of, search_documents
 from billing.exports import write_export
 from billing.letters import render_letter
@@ -298,3 +299,43 @@ async def missing_declarations(session: Session, user: Finance):
         schemas.MissingDeclaration(customer_id=cid, account_number=num, customer_name=f"{g} {f}")
         for cid, num, g, f in rows
     ]
+
+
+@router.get("/accounts/{customer_id}", response_model=schemas.AccountOut)
+async def get_account(session: Session, user: Finance, customer_id: Annotated[int, Path(ge=1, le=2**63 - 1)]):
+    if await session.get(Customer, customer_id) is None:
+        raise NotFound("no such customer", field="customer_id")
+    accounts = await accounts_for(session, [customer_id])
+    return schemas.AccountOut.model_validate(accounts[customer_id])
+
+
+@router.put("/accounts/{customer_id}", response_model=schemas.AccountOut)
+async def put_account(
+    request: Request,
+    session: Session,
+    user: Finance,
+    customer_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: schemas.AccountIn,
+):
+    """Who pays and how, and the customer's VAT position. Documents already issued keep the payer
+    they were issued to; the next ones use this."""
+    if await session.get(Customer, customer_id) is None:
+        raise NotFound("no such customer", field="customer_id")
+    if body.payment_method == "direct_debit" and not body.mandate_reference:
+        raise Unprocessable("a Direct Debit needs its mandate_reference", field="mandate_reference")
+    if body.payer_name and not body.payer_address:
+        raise Unprocessable("a payer other than the customer needs an address", field="payer_address")
+    account = (await accounts_for(session, [customer_id]))[customer_id]
+    for field, value in body.model_dump().items():
+        setattr(account, field, value)
+    await session.flush()
+    await record(
+        session,
+        actor=user,
+        action="update",
+        object_type="billing_account",
+        object_id=account.id,
+        customer_id=customer_id,
+        request=request,
+    )
+    return schemas.AccountOut.model_validate(account)

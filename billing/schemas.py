@@ -172,3 +172,38 @@ class MissingDeclaration(BaseModel):
 
 
 Format = Literal["csv", "xlsx"]
+
+
+VatTreatment = Literal["outside_scope", "exempt", "zero_rated", "standard"]
+PaymentMethod = Literal["invoice", "direct_debit", "card"]
+
+
+class AccountIn(Input):
+    payer_name: bounded_text(200) | None = None
+    payer_relationship: bounded_text(100) | None = None
+    payer_address: bounded_text(1000) | None = None
+    payer_postcode: bounded_text(10) | None = None
+    payer_email: (
+        Annotated[str, Field(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")] | None
+    ) = None
+    payment_method: PaymentMethod = "invoice"
+    mandate_reference: bounded_text(64) | None = None
+    vat_treatment: VatTreatment | None = None
+    vat_declaration_on: date | None = None
+    large_print: bool = False
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    customer_id: int
+    account_number: str
+    payer_name: str | None
+    payer_relationship: str | None
+    payer_address: str | None
+    payer_postcode: str | None
+    payer_email: str | None
+    payment_method: str
+    mandate_reference: str | None
+    vat_treatment: str | None
+    vat_declaration_on: date | None
+    large_print: bool

@@ -132,3 +132,33 @@ async def test_aged_debt_and_export_from_the_api(client_as, maker, billing_setti
     assert runs[0]["quarter"] == "2027Q3" and runs[0]["invoices"] == 3 and runs[0]["status"] == "finished"
     income = (await finance.get("/api/billing/income", params={"fy": 2027})).json()
     assert income["quarters"][1]["label"] == "2027Q3" and income["quarters"][1]["invoiced"] == 19500
+
+
+async def test_finance_sets_who_pays_and_the_next_invoice_goes_to_them(client_as, maker, billing_settings):
+    conn = await add_connection(maker, date(2026, 1, 10))
+    finance = await client_as("finance")
+    url = f"/api/billing/accounts/{conn.customer_id}"
+    assert (await finance.get(url)).json()["payment_method"] == "invoice"
+    bad = await finance.put(url, json={"payment_method": "direct_debit"})
+    assert bad.status_code == 422 and "mandate_reference" in bad.text
+    bad = await finance.put(url, json={"payer_name": "Mr Tom Reed (attorney)"})
+    assert bad.status_code == 422 and "payer_address" in bad.text
+    body = {
+        "payer_name": "Mr Tom Reed (attorney)",
+        "payer_address": "5 Hills Road\\nCambridge",
+        "payer_postcode": "CB2 1JP",
+        "payment_method": "direct_debit",
+        "mandate_reference": "DD-77",
+        "vat_treatment": "zero_rated",
+    }
+    saved = await finance.put(url, json=body)
+    assert saved.status_code == 200, saved.text
+    missing = (await finance.get("/api/billing/vat/missing-declarations")).json()
+    assert [m["customer_id"] for m in missing] == [conn.customer_id]
+    await run_quarter(maker, Quarter(2027, 3), now=at(date(2027, 6, 25)), settings=billing_settings)
+    (doc,) = await documents(maker)
+    assert doc.payer_name == "Mr Tom Reed (attorney)" and doc.payment_method == "direct_debit"
+    assert doc.vat_treatment == "standard" and doc.vat_pence == 1300  # zero-rating needs the declaration
+    assert (await finance.put(url, json={**body, "vat_declaration_on": "2027-07-01"})).status_code == 200
+    assert (await finance.get("/api/billing/vat/missing-declarations")).json() == []
+    assert (await finance.get("/api/billing/accounts/999999")).status_code == 404

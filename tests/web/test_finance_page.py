@@ -69,6 +69,11 @@ async def test_finance_works_the_ledger_from_the_page(browser, live_server, sess
         assert pdf.status == 200 and (await pdf.body())[:5] == b"%PDF-"
         if SCREENSHOTS:
             await page.screenshot(path=str(DOCS / "finance.png"), full_page=False)
+        await panel.get_by_text("Payer and VAT for this customer").click()
+        await expect(panel.get_by_label("Direct Debit mandate reference")).to_have_value("DD-LL-004417", timeout=MS)
+        await panel.get_by_label("Large-print letters").check()
+        await panel.get_by_role("button", name="Save payer and VAT").click()
+        await expect(page.locator("#messages")).to_contain_text("Payer and VAT saved", timeout=MS)
 
         # a waiver for Walter Briggs, requested here and approved by a colleague
         await page.get_by_label("Search").fill("Briggs")

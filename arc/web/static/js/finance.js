@@ -96,8 +96,57 @@ async function showDocument(id, row) {
     h("p", {},
       h("a", { href: `${API}/documents/${d.id}/pdf`, target: "_blank", rel: "noopener" }, "Open the letter (PDF)"), " · ",
       h("a", { href: `${API}/documents/${d.id}/pdf?large_print=true`, target: "_blank", rel: "noopener" }, "large print")),
-    credit ? null : h("p", {}, h("button", { type: "button", onclick: () => startWaiver(d) }, "Request a waiver for this connection")));
+    credit ? null : h("p", {}, h("button", { type: "button", onclick: () => startWaiver(d) }, "Request a waiver for this connection")),
+    h("details", { class: "account" }, h("summary", {}, "Payer and VAT for this customer"), accountForm(d.customer_id)));
   panel.hidden = false;
+}
+
+const ACCOUNT_FIELDS = [
+  ["payer_name", "Payer (leave empty when the customer pays)"], ["payer_relationship", "Relationship (daughter, attorney, deputy)"],
+  ["payer_address", "Payer's address"], ["payer_postcode", "Payer's postcode"], ["payer_email", "Payer's email"],
+  ["mandate_reference", "Direct Debit mandate reference"], ["vat_declaration_on", "Zero-rating declaration received on"],
+];
+const CHOICES = {
+  payment_method: [["invoice", "invoice"], ["direct_debit", "Direct Debit"], ["card", "card"]],
+  vat_treatment: [["", "as the tariff"], ["outside_scope", "outside the scope"], ["exempt", "exempt"], ["zero_rated", "zero-rated"], ["standard", "standard rated"]],
+};
+
+function accountForm(customerId) {
+  const form = h("form", { class: "account-form" });
+  const field = (name, label, input) => h("div", { class: "field" }, h("label", { for: `a-${name}` }, label), input);
+  const inputs = {};
+  for (const [name, label] of ACCOUNT_FIELDS) {
+    inputs[name] = h(name === "payer_address" ? "textarea" : "input", { id: `a-${name}`, type: name === "vat_declaration_on" ? "date" : "text", rows: 3 });
+    form.append(field(name, label, inputs[name]));
+  }
+  for (const [name, options] of Object.entries(CHOICES)) {
+    inputs[name] = h("select", { id: `a-${name}` }, options.map(([value, text]) => h("option", { value }, text)));
+    form.append(field(name, name === "payment_method" ? "Pays by" : "VAT treatment", inputs[name]));
+  }
+  inputs.large_print = h("input", { id: "a-large_print", type: "checkbox" });
+  form.append(h("div", { class: "field" }, h("label", { for: "a-large_print" }, inputs.large_print, " Large-print letters")),
+    h("button", { type: "submit", class: "primary" }, "Save payer and VAT"));
+  api(`${API}/accounts/${customerId}`).then((a) => {
+    for (const [name, el] of Object.entries(inputs)) {
+      if (el.type === "checkbox") el.checked = Boolean(a[name]);
+      else el.value = a[name] ?? "";
+    }
+  }).catch((err) => say(describe(err), "error"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const [name, el] of Object.entries(inputs)) {
+      body[name] = el.type === "checkbox" ? el.checked : (el.value.trim() || null);
+    }
+    body.payment_method = body.payment_method || "invoice";
+    try {
+      await api(`${API}/accounts/${customerId}`, { method: "PUT", body });
+      say("Payer and VAT saved; the next documents use them.", "ok");
+    } catch (err) {
+      say(describe(err), "error");
+    }
+  });
+  return form;
 }
 
 function startWaiver(d) {
