@@ -64,6 +64,11 @@ class HandlerOut(BaseModel):
     holding: list[Holding]
 
 
+class HandlersOut(BaseModel):
+    now: str
+    items: list[HandlerOut]
+
+
 class OutcomeIn(Input):
     code: Code
     label: Label
@@ -93,8 +98,8 @@ def _now(request: Request):
 
 
 @router.get("/alarms/queue", summary="Open alarms, most urgent first")
-async def alarm_queue(session: Session, _: Operator) -> dict:
-    return {"items": await service.queue(session)}
+async def alarm_queue(request: Request, session: Session, _: Operator) -> dict:
+    return {"items": await service.queue(session), "now": _now(request).isoformat()}
 
 
 @router.post("/alarms/{alarm_id}/accept", summary="Take the alarm (exactly one operator wins)")
@@ -165,11 +170,11 @@ async def reassign_alarm(
 
 @router.get(
     "/operators",
-    response_model=list[HandlerOut],
+    response_model=HandlersOut,
     summary="Operators and supervisors, with the alarms each holds",
 )
-async def list_handlers(session: Session, _: Supervisor) -> list[dict]:
-    return await service.handlers(session)
+async def list_handlers(request: Request, session: Session, _: Supervisor) -> dict:
+    return {"now": _now(request).isoformat(), "items": await service.handlers(session)}
 
 
 # --- outcome codes ---------------------------------------------------------

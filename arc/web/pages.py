@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from arc.auth.deps import public
+from arc.web.fleet import router as fleet_router
 from arc.web.testcall import router as testcall_router
 
 WEB_DIR = Path(__file__).parent
@@ -112,8 +113,19 @@ for _path, _name in {
     router.add_api_route(_path, _page_route(_name), methods=["GET"], response_class=HTMLResponse)
 
 
+# supervisors, the wallboard, admins and the fleet (issue 14)
+for _path, _name in {
+    "/supervisor": "supervisor",
+    "/wallboard": "wallboard",
+    "/admin": "admin",
+    "/fleet": "fleet",
+}.items():
+    router.add_api_route(_path, _page_route(_name), methods=["GET"], response_class=HTMLResponse)
+
+
 def install_pages(app: FastAPI) -> None:
     """The page routes and ``/static`` (JS modules, CSS)."""
     app.include_router(router)
     app.include_router(testcall_router, prefix="/api")
+    app.include_router(fleet_router, prefix="/api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

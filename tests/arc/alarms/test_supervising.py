@@ -18,7 +18,7 @@ async def test_supervisor_reassigns_then_releases_a_held_alarm_and_each_is_logge
     await olive.post(f"/api/alarms/{s.alarm.id}/accept")
     clock.advance(seconds=90)
 
-    handlers = {h["name"]: h for h in (await boss.get("/api/operators")).json()}
+    handlers = {h["name"]: h for h in (await boss.get("/api/operators")).json()["items"]}
     assert [a["id"] for a in handlers["Olive Operator"]["holding"]] == [s.alarm.id]
     assert handlers["Pat Operator"]["holding"] == []
     assert (await olive.get("/api/operators")).status_code == 403

@@ -3,12 +3,15 @@
 import { ApiError, api, describe, setCsrf, whoAmI } from "./api.js";
 import { $ } from "./dom.js";
 
-const HOME = { operator: "/dashboard", supervisor: "/dashboard", ers: "/ers", tec: "/customers", admin: "/reviews", finance: "/finance" };
+const HOME = { operator: "/dashboard", supervisor: "/dashboard", ers: "/ers", tec: "/customers", admin: "/admin", finance: "/finance" };
+
+// other pages a role may be sent back to after logging in
+const ALSO = { supervisor: ["/supervisor", "/wallboard", "/fleet"], admin: ["/fleet", "/supervisor", "/reviews"], tec: ["/fleet"] };
 
 function destination(user) {
   const next = new URLSearchParams(location.search).get("next");
   // only our own pages: a path, never another site ("//evil" or "https://...")
-  if (next && /^\/[a-z]/i.test(next) && !next.startsWith("//") && HOME[user.role] === next) return next;
+  if (next && /^\/[a-z]/i.test(next) && !next.startsWith("//") && (HOME[user.role] === next || (ALSO[user.role] || []).includes(next))) return next;
   return HOME[user.role] || null;
 }
 
