@@ -202,6 +202,17 @@ async def test_withdrawal_with_reason_date_and_unit_return(browser, live_server,
         await expect(record.locator(".timeline")).to_contain_text("Hospital stay from")
         await shot(page, "customer")
 
+        # a responder's new phone; an emptied phone is refused at the field
+        wendy = page.locator("details", has_text="Change Wendy Wood")
+        await wendy.locator("summary").click()
+        await wendy.get_by_label("Phone", exact=True).fill("")
+        await wendy.get_by_role("button", name="Save changes").click()
+        await expect(wendy.locator(".field-error")).to_contain_text("cannot be empty", timeout=MS)
+        await wendy.get_by_label("Phone", exact=True).fill("07700 900777")
+        await wendy.get_by_role("button", name="Save changes").click()
+        await expect(record.locator(".responders")).to_contain_text("07700 900777", timeout=MS)
+        await expect(record.locator(".timeline")).to_contain_text("Responder changed")
+
         await page.locator("summary", has_text="Withdraw").click()
         await page.get_by_label("Reason", exact=True).select_option("residential_care")
         await page.get_by_label("Unit returned on", exact=True).fill(str(today))
@@ -266,3 +277,26 @@ async def test_import_with_a_bad_row_is_refused_then_accepted(browser, live_serv
     assert context.page_errors == []
     names = (await session.scalars(select(Customer.family_name).order_by(Customer.id))).all()
     assert names == ["Jones", "Smith"]
+
+
+async def test_operators_see_the_customer_record_read_only(browser, live_server, session):
+    customer = await create_customer(session, given_name="Olga", family_name="Reader", medical_notes="COPD")
+    await create_connection(session, customer, await create_unit(session))
+    await create_responder(session, customer, name="Rita Responder")
+    operator = await create_user(session, role="operator")
+    await session.commit()
+    customer_id = customer.id
+    context, page = await log_in(browser, live_server.url, operator.username)
+    try:
+        await expect(page).to_have_url(f"{live_server.url}/dashboard", timeout=MS)
+        await page.goto(f"/customer?id={customer_id}")
+        record = page.locator("#customer")
+        await expect(record).to_contain_text("Olga Reader", timeout=MS)
+        await expect(record).to_contain_text("COPD")
+        await expect(record).to_contain_text("Rita Responder")
+        assert await record.locator("summary").count() == 0  # no change forms
+        assert await record.locator("button").count() == 0
+        await expect(page.get_by_role("link", name="New referral")).to_be_hidden()
+    finally:
+        await context.close()
+    assert context.page_errors == []

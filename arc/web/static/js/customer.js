@@ -116,6 +116,33 @@ function service(conn) {
   );
 }
 
+// The same inputs as a new responder, filled in; sends only what the API takes for a change.
+function editResponder(r) {
+  const el = h("form", { class: "action-form" }, responderFields("", `er${r.id}`), h("div", { class: "form-problems", tabindex: -1 }),
+    h("button", { type: "submit", class: "primary" }, "Save changes"));
+  const set = (name, value) => { el.querySelector(`[name="${name}"]`).value = value || ""; };
+  set("name", r.name);
+  set("relationship_to_customer", r.relationship_to_customer);
+  set("phone_primary", r.phone_primary);
+  set("phone_secondary", r.phone_secondary);
+  el.querySelector('[name="holds_key"]').checked = r.holds_key;
+  const window = r.availability[0];
+  if (window) {
+    for (const box of el.querySelectorAll("[data-day]")) box.checked = window.days.includes(Number(box.dataset.day));
+    el.querySelector("[data-from]").value = window.start;
+    el.querySelector("[data-to]").value = window.end;
+  }
+  onSubmit(el, async () => {
+    const body = responderBody(el, "");
+    // an emptied box is a change too: optional ones are cleared, required ones refused at the field
+    for (const name of ["name", "phone_primary", "relationship_to_customer", "phone_secondary"]) if (!(name in body)) body[name] = null;
+    await call(`/api/responders/${r.id}`, "PATCH", body);
+    say(`${body.name || r.name}: saved`, "ok");
+    await load();
+  });
+  return el;
+}
+
 function responders(view) {
   const list = view.responders;
   const editable = canEdit(me);
@@ -140,7 +167,8 @@ function responders(view) {
         h("button", { type: "button", class: "small", disabled: i === list.length - 1, "aria-label": `Move ${r.name} down`, onclick: () => move(i, i + 1) }, "▼"),
         h("button", { type: "button", class: "small danger", onclick: async () => {
           try { await call(`/api/responders/${r.id}`, "DELETE"); await load(); } catch (err) { say(describe(err), "error"); }
-        } }, `Remove ${r.name}`)) : null))) : h("p", { class: "warning" }, "No nominated responders."),
+        } }, `Remove ${r.name}`)) : null,
+      editable ? action(`Change ${r.name}`, editResponder(r)) : null))) : h("p", { class: "warning" }, "No nominated responders."),
     editable ? action("Add a responder", addForm) : null);
 }
 
