@@ -269,6 +269,7 @@ async def test_import_with_a_bad_row_is_refused_then_accepted(browser, live_serv
 
         # the search finds them at once, typos and all
         await page.get_by_role("link", name="Customers", exact=True).click()
+        await expect(page.locator("#me")).not_to_be_empty(timeout=MS)  # the page's script has run
         await page.get_by_label("Find a customer").fill("mary jnes")
         await expect(page.locator("#results tbody tr").first).to_contain_text("Mary Jones", timeout=MS)
         await shot(page, "search")

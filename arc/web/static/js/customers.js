@@ -43,7 +43,8 @@ async function main() {
   });
   $("#search-form").addEventListener("submit", (e) => { e.preventDefault(); search(box.value); });
   const initial = new URLSearchParams(location.search).get("q");
-  if (initial) { box.value = initial; search(initial); }
+  if (initial) box.value = initial;
+  if (box.value) search(box.value); // typed (or given) before the script ran
 }
 
 main().catch((err) => say(describe(err), "error"));
