@@ -71,6 +71,8 @@ def create_app(
         version="0.1.0",
         summary="Alarm receiving centre and billing back office for council telecare",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own files by arc.web.pages (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()

@@ -6,7 +6,9 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI
+import fastapi_offline
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -123,9 +125,40 @@ for _path, _name in {
     router.add_api_route(_path, _page_route(_name), methods=["GET"], response_class=HTMLResponse)
 
 
+# /docs and /redoc from files shipped in a pip package (fastapi-offline, MIT): no CDN, works offline
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+docs_router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(public("page shell: API documentation, the schema only, no data"))]
+)
+
+
+@docs_router.get("/docs")
+async def swagger_ui(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} — API",
+        swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs-assets/swagger-ui.css",
+        swagger_favicon_url="/docs-assets/favicon.png",
+    )
+
+
+@docs_router.get("/redoc")
+async def redoc(request: Request) -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} — API",
+        redoc_js_url="/docs-assets/redoc.standalone.js",
+        redoc_favicon_url="/docs-assets/favicon.png",
+        with_google_fonts=False,
+    )
+
+
 def install_pages(app: FastAPI) -> None:
-    """The page routes and ``/static`` (JS modules, CSS)."""
+    """The page routes, ``/static`` (JS modules, CSS) and the offline API docs."""
     app.include_router(router)
+    app.include_router(docs_router)
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.include_router(testcall_router, prefix="/api")
     app.include_router(fleet_router, prefix="/api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,7 +9,7 @@ from arc.auth.policy import route_policies
 # the explicit exceptions: health and metrics probes, logging in (password and SSO), signed webhooks
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/auth/login", "/auth/oidc/login", "/auth/oidc/callback"}
 FRAMEWORK_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}  # schema only, no data
-STATIC_MOUNTS = {"/static"}
+STATIC_MOUNTS = {"/static", "/docs-assets"}  # our page files; Swagger UI / ReDoc files from fastapi-offline
 
 
 def _allowed_public(policy) -> bool:
