@@ -53,12 +53,15 @@ FINAL = {"alarm": (0, 4), "heartbeat": (0,), "status": (0,)}
 
 
 class Storm:
-    def __init__(self, mqtt_url: str, root: str, units: int, alarms: int, statuses: int) -> None:
+    def __init__(
+        self, mqtt_url: str, root: str, units: int, alarms: int, statuses: int, quiet_alarm_units: bool = False
+    ) -> None:
         self.mqtt_url, self.root = mqtt_url, root
         self.messages: dict[str, dict] = {}  # ref -> {kind, cid, payload, sent, answered, snus}
         for i in range(units):
             cid = str(CID_BASE + i)
-            self._add("heartbeat", cid, {"dty": "0001", "mty": "PI", "hbo": "001"})
+            if not (quiet_alarm_units and i < alarms):
+                self._add("heartbeat", cid, {"dty": "0001", "mty": "PI", "hbo": "001"})
             if i < alarms:
                 self._add("alarm", cid, {"dty": "0003", "stc": "0010", "did": "P1"})
             elif i < alarms + statuses:
@@ -154,6 +157,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--mqtt", default=None, help="an existing broker (default: start one)")
+    parser.add_argument(
+        "--quiet-alarm-units", action="store_true", help="units that raise an alarm send no heartbeat in the storm"
+    )
     args = parser.parse_args()
 
     broker_proc, mqtt_url = (None, args.mqtt) if args.mqtt else own_broker()
@@ -167,7 +173,7 @@ def main() -> None:
         wait_subscribed(mqtt_url, root, client_id)
         broker = broker_pid(int(mqtt_url.rsplit(":", 1)[1]))
         cpu_before = (_process_cpu(service.pid), _process_cpu(broker) if broker else 0.0)
-        storm = Storm(mqtt_url, root, args.units, args.alarms, args.statuses)
+        storm = Storm(mqtt_url, root, args.units, args.alarms, args.statuses, args.quiet_alarm_units)
         started = storm.run(args.retransmit, args.timeout)
         answered = [m["answered"] for m in storm.messages.values() if m["answered"]]
         drained = (max(answered) - started) if len(answered) == len(storm.messages) else None

@@ -234,7 +234,8 @@ class IngestWorker:
                 self._idle_since = time.monotonic()
                 wakeup.clear()
                 continue
-            batch = [lane.popleft() for _ in range(min(batch_max, len(lane)))]
+            size = self.settings.ingest_alarm_batch_max if lane is self._urgent else batch_max
+            batch = [lane.popleft() for _ in range(min(size, len(lane)))]
             if not self._urgent:
                 self._urgent_wakeup.clear()
                 if not self._pending:

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         ge=0,
         description="messages waiting beyond this are answered snu 6 (busy) instead of being queued",
     )
+    ingest_alarm_batch_max: int = Field(
+        default=10,
+        ge=1,
+        le=5000,
+        description="most fast-lane messages (alarms, statuses) in one transaction: each is triaged in "
+        "turn and all are answered at its COMMIT, so a small batch gets the first of a burst out sooner",
+    )
     ingest_shed_heartbeats_backlog: int = Field(
         default=4_000,
         ge=0,

@@ -90,7 +90,7 @@ class Service:
                 self.lines.append((time.monotonic(), line.decode(errors="replace")))
                 self._seen.notify_all()
 
-    async def wait_for_log(self, text: str | tuple[str, ...], *, after: float = 0.0, within: float = 20.0) -> float:
+    async def wait_for_log(self, text: str | tuple[str, ...], *, after: float = 0.0, within: float = 60.0) -> float:
         """The time a line containing ``text`` (or one of several) was logged (after ``after``)."""
         texts = (text,) if isinstance(text, str) else text
         async with asyncio.timeout(within), self._seen:
