@@ -29,6 +29,7 @@ from arc.kit.db import make_engine, make_sessionmaker
 from arc.kit.errors import install_error_handlers
 from arc.kit.headers import SecurityHeadersMiddleware
 from arc.kit.limits import install_size_limit
+from arc.kit.openapi import document_errors
 from arc.kit.redaction import install_redaction
 from arc.kit.settings import Settings
 from arc.live.endpoints import router as live_router
@@ -103,4 +104,5 @@ def create_app(
     app.include_router(billing_router, prefix="/api")
     app.include_router(jobs_router, prefix="/api")
     install_pages(app)
+    document_errors(app)  # after every route: the error shape on each
     return app

@@ -24,6 +24,7 @@ from arc.alarms.views import alarm_summary
 from arc.audit.service import VIEW_ID_LENGTH, record_customer, seen_in_view
 from arc.auth.deps import Operator
 from arc.auth.models import User
+from arc.card_schemas import AlarmCard
 from arc.dispatch.plan import available_now
 from arc.dispatch.views import alarm_tasks, task_views
 from arc.history.flags import flags_for_customer
@@ -310,7 +311,7 @@ ViewId = Annotated[
 ]
 
 
-@router.get("/alarms/{alarm_id}", summary="The alarm card")
+@router.get("/alarms/{alarm_id}", summary="The alarm card", response_model=AlarmCard)
 async def alarm_card(
     request: Request, session: Session, user: Operator, alarm_id: int, view: ViewId = None
 ) -> dict:

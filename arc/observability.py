@@ -11,6 +11,7 @@ import aiomqtt
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from arc.auth.deps import public
@@ -32,10 +33,19 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    status: str = Field(description="ready, or not ready (503)")
+    checks: dict[str, str] = Field(description="database, migrations, broker: ok or what is wrong")
+
+
 router = APIRouter(tags=["health"], dependencies=[Depends(public("health probes and metrics scrapes"))])
 
 
-@router.get("/healthz", summary="Process is up")
+@router.get("/healthz", summary="Process is up", response_model=HealthOut)
 async def healthz() -> dict:
     return {"status": "ok"}
 
@@ -52,7 +62,12 @@ async def broker_reachable(mqtt_url: str) -> bool:
         return False
 
 
-@router.get("/readyz", summary="Database and broker reachable, schema at head")
+@router.get(
+    "/readyz",
+    summary="Database and broker reachable, schema at head",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "not ready: the checks say what is wrong"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     checks: dict[str, str] = {}

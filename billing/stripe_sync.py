@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from arc.auth.deps import public
 from arc.kit.db import Session, session_scope
-from arc.kit.errors import AppError, NotFound
+from arc.kit.errors import AppError, ErrorCode, NotFound
 from billing.models import Account, Document, DocumentLine, StripeEvent
 from billing.periods import london_date
 from billing.settings import BillingSettings, get_billing_settings
@@ -159,7 +159,7 @@ class WebhookOut(BaseModel):
 
 class BadSignature(AppError):
     status_code = 400
-    code = "bad_signature"
+    code = ErrorCode.BAD_SIGNATURE
 
 
 @router.post(
@@ -181,7 +181,7 @@ async def webhook(request: Request, session: Session) -> WebhookOut:
     except stripe.SignatureVerificationError:
         raise BadSignature("Stripe-Signature does not verify for this body") from None
     except (ValueError, KeyError, TypeError):
-        raise AppError("the body is not a Stripe event", code="invalid_event") from None
+        raise AppError("the body is not a Stripe event", code=ErrorCode.INVALID_EVENT) from None
     data = event.to_dict()
     event_id, kind = data.get("id"), data.get("type")
     obj = (data.get("data") or {}).get("object") if isinstance(data.get("data"), dict) else None
@@ -189,7 +189,7 @@ async def webhook(request: Request, session: Session) -> WebhookOut:
         not (isinstance(event_id, str) and isinstance(kind, str) and isinstance(obj, dict))
         or len(event_id) > 255
     ):
-        raise AppError("the body is not a Stripe event (id, type, data.object)", code="invalid_event")
+        raise AppError("the body is not a Stripe event (id, type, data.object)", code=ErrorCode.INVALID_EVENT)
     object_id = obj.get("invoice") if kind.startswith("charge.") else obj.get("id")
     object_id = object_id if isinstance(object_id, str) else None
     stored = await session.scalar(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.auth.models import User
-from arc.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, Forbidden, NotFound, Unprocessable
 from arc.registry.models import Connection
 from billing.ledger import DraftDocument
 from billing.models import Waiver
@@ -69,10 +69,10 @@ async def decide_waiver(
     if waiver is None:
         raise NotFound("no such waiver")
     if waiver.status != "requested":
-        raise Conflict(f"waiver {waiver.id} is already {waiver.status}", code="already_decided")
+        raise Conflict(f"waiver {waiver.id} is already {waiver.status}", code=ErrorCode.ALREADY_DECIDED)
     if waiver.requested_by_id == user.id:
         raise Forbidden(
-            "a waiver must be decided by someone other than the person who requested it", code="four_eyes"
+            "a waiver must be decided by someone other than the person who requested it", code=ErrorCode.FOUR_EYES
         )
     waiver.status = "approved" if approve else "rejected"
     waiver.decided_by_id, waiver.decided_at = user.id, now

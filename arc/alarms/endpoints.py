@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from arc.alarms import outcomes, scripts, service
 from arc.alarms.keysafe import router as keysafe_router
+from arc.alarms.schemas import AlarmEventOut, AlarmQueue, AlarmSummary, OutcomeAdminOut, OutcomeOut, ScriptOut
 from arc.audit.service import record as record_audit
 from arc.auth.deps import Operator, Supervisor, require_roles
 from arc.kit.db import Session
+from arc.kit.openapi import error_responses
 
 router = APIRouter(tags=["alarms"])
 router.include_router(keysafe_router)
@@ -97,25 +99,37 @@ def _now(request: Request):
 # --- alarms ----------------------------------------------------------------
 
 
-@router.get("/alarms/queue", summary="Open alarms, most urgent first")
+@router.get("/alarms/queue", summary="Open alarms, most urgent first", response_model=AlarmQueue)
 async def alarm_queue(request: Request, session: Session, _: Operator) -> dict:
     return {"items": await service.queue(session), "now": _now(request).isoformat()}
 
 
-@router.post("/alarms/{alarm_id}/accept", summary="Take the alarm (exactly one operator wins)")
+@router.post(
+    "/alarms/{alarm_id}/accept",
+    summary="Take the alarm (exactly one operator wins)",
+    response_model=AlarmSummary,
+    responses=error_responses(409),
+)
 async def accept_alarm(request: Request, session: Session, user: Operator, alarm_id: int) -> dict:
     publisher = getattr(request.app.state, "mqtt", None)
     alarm = await service.accept(session, alarm_id, user, _now(request), publisher=publisher)
     return await service.summary(session, alarm)
 
 
-@router.post("/alarms/{alarm_id}/notes", status_code=status.HTTP_201_CREATED, summary="Add a note")
+@router.post(
+    "/alarms/{alarm_id}/notes", status_code=status.HTTP_201_CREATED, summary="Add a note", response_model=AlarmEventOut
+)
 async def add_note(request: Request, session: Session, user: Operator, alarm_id: int, body: NoteIn) -> dict:
     event = await service.add_note(session, alarm_id, user, body.text, _now(request))
     return service.event_view(event)
 
 
-@router.post("/alarms/{alarm_id}/close", summary="Close with an outcome")
+@router.post(
+    "/alarms/{alarm_id}/close",
+    summary="Close with an outcome",
+    response_model=AlarmSummary,
+    responses=error_responses(409),
+)
 async def close_alarm(
     request: Request, session: Session, user: Operator, alarm_id: int, body: CloseIn
 ) -> dict:
@@ -182,7 +196,13 @@ async def list_handlers(request: Request, session: Session, _: Supervisor) -> di
 Reader = Depends(require_roles("operator", "supervisor", "admin"))
 
 
-@router.get("/outcomes", tags=["outcomes"], dependencies=[Reader], summary="Outcome codes to close with")
+@router.get(
+    "/outcomes",
+    tags=["outcomes"],
+    dependencies=[Reader],
+    summary="Outcome codes to close with (with position/active when include_inactive)",
+    response_model=list[OutcomeAdminOut | OutcomeOut],
+)
 async def list_outcomes(
     session: Session,
     include_inactive: Annotated[bool, Query(description="also retired codes, with position/active")] = False,
@@ -191,12 +211,23 @@ async def list_outcomes(
     return [outcomes.admin_view(o) if include_inactive else outcomes.view(o) for o in rows]
 
 
-@router.post("/outcomes", tags=["outcomes"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/outcomes",
+    tags=["outcomes"],
+    status_code=status.HTTP_201_CREATED,
+    response_model=OutcomeAdminOut,
+    responses=error_responses(409),
+)
 async def create_outcome(session: Session, _: Supervisor, body: OutcomeIn) -> dict:
     return outcomes.admin_view(await outcomes.create_outcome(session, body.code, body.label, body.position))
 
 
-@router.patch("/outcomes/{code}", tags=["outcomes"], summary="Relabel, reorder or retire (active=false)")
+@router.patch(
+    "/outcomes/{code}",
+    tags=["outcomes"],
+    summary="Relabel, reorder or retire (active=false)",
+    response_model=OutcomeAdminOut,
+)
 async def update_outcome(session: Session, _: Supervisor, code: str, body: OutcomeChange) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     return outcomes.admin_view(await outcomes.update_outcome(session, code, changes))
@@ -205,22 +236,39 @@ async def update_outcome(session: Session, _: Supervisor, code: str, body: Outco
 # --- call-handling scripts -------------------------------------------------
 
 
-@router.get("/scripts", tags=["scripts"], dependencies=[Reader], summary="Call-handling scripts")
+@router.get(
+    "/scripts",
+    tags=["scripts"],
+    dependencies=[Reader],
+    summary="Call-handling scripts",
+    response_model=list[ScriptOut],
+)
 async def list_scripts(session: Session) -> list[dict]:
     return [scripts.view(s) for s in await scripts.list_scripts(session)]
 
 
-@router.post("/scripts", tags=["scripts"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/scripts",
+    tags=["scripts"],
+    status_code=status.HTTP_201_CREATED,
+    response_model=ScriptOut,
+    responses=error_responses(409),
+)
 async def create_script(session: Session, _: Supervisor, body: ScriptIn) -> dict:
     return scripts.view(await scripts.create_script(session, body.match, body.text))
 
 
-@router.patch("/scripts/{script_id}", tags=["scripts"])
+@router.patch("/scripts/{script_id}", tags=["scripts"], response_model=ScriptOut)
 async def update_script(session: Session, _: Supervisor, script_id: int, body: ScriptChange) -> dict:
     return scripts.view(await scripts.update_script(session, script_id, body.text))
 
 
-@router.delete("/scripts/{script_id}", tags=["scripts"], status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/scripts/{script_id}",
+    tags=["scripts"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(409),
+)
 async def delete_script(session: Session, _: Supervisor, script_id: int) -> Response:
     await scripts.delete_script(session, script_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

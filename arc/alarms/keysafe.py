@@ -29,7 +29,7 @@ from arc.auth.deps import Supervisor, require_roles
 from arc.auth.models import User
 from arc.kit.crypto import DecryptError
 from arc.kit.db import Session
-from arc.kit.errors import Conflict, Forbidden, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, Forbidden, Unprocessable
 from arc.registry.crud import get_or_404
 from arc.registry.keysafe import KeySafeOut
 from arc.registry.models import Customer
@@ -200,7 +200,7 @@ async def get_key_safe(
             )
         raise Forbidden(
             "key-safe information is shown only while you handle an open alarm for this customer",
-            code="no_open_alarm",
+            code=ErrorCode.NO_OPEN_ALARM,
             keep_writes=True,
         )
     await record(
@@ -224,7 +224,7 @@ async def get_key_safe(
         await report_unreadable(session, customer, user, purpose=basis, request=request, alarm_id=alarm_id)
         raise Conflict(
             "key-safe information cannot be decrypted with the configured keys; a supervisor has been told",
-            code="undecryptable",
+            code=ErrorCode.UNDECRYPTABLE,
             keep_writes=True,
         ) from None
     return KeySafeOut(customer_id=customer.id, key_safe_info=plaintext, basis=basis, alarm_id=alarm_id)

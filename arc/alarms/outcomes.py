@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from arc.kit.errors import Conflict, NotFound, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, NotFound, Unprocessable
 from arc.kit.model import Base, IdMixin, TimestampMixin
 
 TECHNICAL_FAULT = "technical_fault"
@@ -80,7 +80,7 @@ async def require_active(session: AsyncSession, code: str) -> OutcomeCode:
 async def create_outcome(session: AsyncSession, code: str, label: str, position: int | None) -> OutcomeCode:
     await ensure_defaults(session)
     if await session.scalar(select(OutcomeCode.id).where(OutcomeCode.code == code)):
-        raise Conflict(f"outcome code {code!r} already exists", code="duplicate", field="code")
+        raise Conflict(f"outcome code {code!r} already exists", code=ErrorCode.DUPLICATE, field="code")
     outcome = OutcomeCode(code=code, label=label, position=position if position is not None else 1000)
     session.add(outcome)
     await session.flush()

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from arc.kit.errors import Conflict, NotFound, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, NotFound, Unprocessable
 from arc.kit.model import Base, IdMixin, TimestampMixin
 
 MATCH_PATTERN = r"^(default|kind:[a-z_]{1,27}|stc:[0-9]{4}|dty:[0-9]{4}(/stc:[0-9]{4})?)$"
@@ -120,7 +120,7 @@ async def create_script(session: AsyncSession, match: str, text: str) -> CallScr
     await ensure_defaults(session)
     check_match(match)
     if await session.scalar(select(CallScript.id).where(CallScript.match == match)):
-        raise Conflict(f"a script for {match!r} already exists", code="duplicate", field="match")
+        raise Conflict(f"a script for {match!r} already exists", code=ErrorCode.DUPLICATE, field="match")
     script = CallScript(match=match, text=text)
     session.add(script)
     await session.flush()
@@ -141,6 +141,6 @@ async def delete_script(session: AsyncSession, script_id: int) -> None:
     if script is None:
         raise NotFound(f"script {script_id} not found")
     if script.match == "default":
-        raise Conflict("the default script can be edited but not deleted", code="protected")
+        raise Conflict("the default script can be edited but not deleted", code=ErrorCode.PROTECTED)
     await session.delete(script)
     await session.flush()

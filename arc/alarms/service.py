@@ -25,7 +25,7 @@ from arc.alarms.views import alarm_summary
 from arc.alarms.write import advance, summary
 from arc.alarms.write import get as get_alarm
 from arc.auth.models import User
-from arc.kit.errors import Conflict, Forbidden, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, Forbidden, Unprocessable
 from arc.registry.models import Customer
 
 __all__ = ["advance", "get_alarm", "summary"]
@@ -66,13 +66,13 @@ async def _taken(session: AsyncSession, alarm: Alarm) -> Conflict:
     name = holder.full_name if holder else "another operator"
     return Conflict(
         f"accepted by {name}",
-        code="taken",
+        code=ErrorCode.TAKEN,
         accepted_by={"id": holder.id, "name": holder.full_name} if holder else None,
     )
 
 
 def _closed(alarm: Alarm) -> Conflict:
-    return Conflict(f"alarm {alarm.id} is closed", code="closed")
+    return Conflict(f"alarm {alarm.id} is closed", code=ErrorCode.CLOSED)
 
 
 async def accept(
@@ -98,7 +98,7 @@ async def held_alarm(session: AsyncSession, alarm_id: int, user: User) -> Alarm:
     if alarm.status == "closed":
         raise _closed(alarm)
     if alarm.status == "queued":
-        raise Conflict("accept the alarm first", code="not_accepted")
+        raise Conflict("accept the alarm first", code=ErrorCode.NOT_ACCEPTED)
     if alarm.accepted_by_id != user.id and not supervises(user):
         raise await _taken(session, alarm)
     return alarm
@@ -152,19 +152,19 @@ async def reassign(
 ) -> Alarm:
     """A supervisor gives a held alarm to another operator, or releases it to the queue."""
     if not supervises(by):
-        raise Forbidden("only a supervisor may re-assign or release an alarm", code="forbidden")
+        raise Forbidden("only a supervisor may re-assign or release an alarm", code=ErrorCode.FORBIDDEN)
     alarm = await get_alarm(session, alarm_id, lock=True)
     if alarm.status == "closed":
         raise _closed(alarm)
     if alarm.status == "queued":
-        raise Conflict("nobody holds this alarm: it is already in the queue", code="not_accepted")
+        raise Conflict("nobody holds this alarm: it is already in the queue", code=ErrorCode.NOT_ACCEPTED)
     to = None
     if to_user_id is not None:
         to = await session.get(User, to_user_id)
         if to is None or not to.is_active or not to.has_role(*HANDLER_ROLES):
             raise Unprocessable("choose an active operator or supervisor", field="to_user_id")
         if to.id == alarm.accepted_by_id:
-            raise Conflict(f"{to.full_name} already holds this alarm", code="already_held")
+            raise Conflict(f"{to.full_name} already holds this alarm", code=ErrorCode.ALREADY_HELD)
     await write.reassign(session, alarm, to, now, by=by, reason=reason)
     log.info("alarm %s %s by user %s", alarm.id, "released" if to is None else "reassigned", by.id)
     return alarm

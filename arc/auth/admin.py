@@ -21,7 +21,7 @@ from arc.auth.service import (
     set_password,
 )
 from arc.kit.db import Session
-from arc.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, Forbidden, NotFound, Unprocessable
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
 
@@ -129,7 +129,7 @@ async def update_user(request: Request, session: Session, admin: Admin, user_id:
     if any(sent.get(k, 1) is None for k in ("full_name", "role", "is_active")):
         raise Unprocessable("full_name, role and is_active cannot be empty")
     if user.id == admin.id and {"role", "extra_roles"} & sent.keys():
-        raise Forbidden("no one changes their own roles; ask another admin", code="own_roles")
+        raise Forbidden("no one changes their own roles; ask another admin", code=ErrorCode.OWN_ROLES)
     was_admin = user.is_active and user.has_role("admin")
     roles_before = user.roles
     for field, value in sent.items():
@@ -141,7 +141,7 @@ async def update_user(request: Request, session: Session, admin: Admin, user_id:
         and not (user.is_active and user.has_role("admin"))
         and not await _other_active_admins(session, user.id)
     ):
-        raise Conflict("this would leave no active admin", code="last_admin")
+        raise Conflict("this would leave no active admin", code=ErrorCode.LAST_ADMIN)
     if {"role", "extra_roles", "is_active"} & sent.keys():
         await revoke_all_for_user(session, user.id, now)  # new rights take effect at the next log-in
     await session.flush()

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from arc.auth.models import ROLES, AuthSession, User
 from arc.auth.service import find_session
 from arc.kit.db import Session
-from arc.kit.errors import Forbidden, Unauthorized
+from arc.kit.errors import ErrorCode, Forbidden, Unauthorized
 
 SESSION_COOKIE = "lifeline_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -43,7 +43,7 @@ async def current_session(request: Request, session: Session) -> AuthSession:
             sent = request.headers.get(CSRF_HEADER, "")
             # compared as bytes: a non-ASCII header (decoded as latin-1) is a wrong token, not a 500
             if not row.csrf_token or not secrets.compare_digest(sent.encode(), row.csrf_token.encode()):
-                raise Forbidden("missing or wrong CSRF token", code="csrf")
+                raise Forbidden("missing or wrong CSRF token", code=ErrorCode.CSRF)
         return row
     raise Unauthorized("log in first")
 

@@ -23,7 +23,7 @@ from arc.audit.service import record
 from arc.auth.deps import Admin
 from arc.auth.models import User
 from arc.kit.db import Session
-from arc.kit.errors import Conflict, Forbidden, NotFound
+from arc.kit.errors import Conflict, ErrorCode, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin/grants", tags=["users"])
@@ -97,9 +97,9 @@ async def acknowledge(request: Request, session: Session, admin: Admin, grant_id
     if entry is None or entry.action != "grant" or entry.object_type != "user":
         raise NotFound(f"grant {grant_id} not found")
     if admin.id in (entry.actor_user_id, int(entry.object_id)):
-        raise Forbidden("another admin must check a grant you gave or received", code="own_grant")
+        raise Forbidden("another admin must check a grant you gave or received", code=ErrorCode.OWN_GRANT)
     if await session.scalar(_acknowledged().where(AuditEntry.object_id == str(grant_id)).limit(1)):
-        raise Conflict(f"grant {grant_id} is already acknowledged", code="acknowledged")
+        raise Conflict(f"grant {grant_id} is already acknowledged", code=ErrorCode.ACKNOWLEDGED)
     await record(
         session,
         actor=admin,

@@ -30,7 +30,8 @@ from arc.auth.jwt import TokenError, b64url_encode, verify_jws
 from arc.auth.models import ROLES, User
 from arc.auth.service import issue_session, lifetime_for
 from arc.kit.db import Session
-from arc.kit.errors import AppError, Forbidden, NotFound, Unauthorized
+from arc.kit.errors import AppError, ErrorCode, Forbidden, NotFound, Unauthorized
+from arc.kit.openapi import error_responses
 from arc.kit.settings import Settings
 
 router = APIRouter(prefix="/auth/oidc", tags=["auth"])
@@ -41,7 +42,7 @@ LEEWAY = 60
 
 class IssuerUnavailable(AppError):
     status_code = 502
-    code = "sso_unavailable"
+    code = ErrorCode.SSO_UNAVAILABLE
 
 
 def _settings(request: Request) -> Settings:
@@ -103,7 +104,14 @@ def _unsign(settings: Settings, value: str | None) -> dict | None:
     return data if data.get("exp", 0) > time.time() else None
 
 
-@router.get("/login", dependencies=[Depends(public("single sign-on: redirect to the identity provider"))])
+@router.get(
+    "/login",
+    dependencies=[Depends(public("single sign-on: redirect to the identity provider"))],
+    response_class=RedirectResponse,
+    status_code=302,
+    summary="Redirect to the identity provider",
+    responses=error_responses(404, 502),
+)
 async def oidc_login(request: Request):
     settings = _settings(request)
     meta = await discover(request, settings)
@@ -162,7 +170,7 @@ async def _exchange(request: Request, settings: Settings, meta: dict, code: str,
         except httpx.HTTPError as exc:
             raise IssuerUnavailable(f"identity provider unreachable ({type(exc).__name__})") from exc
     if response.status_code != 200:
-        raise Unauthorized("the identity provider refused the sign-in code", code="sso_refused")
+        raise Unauthorized("the identity provider refused the sign-in code", code=ErrorCode.SSO_REFUSED)
     return response.json()
 
 
@@ -170,7 +178,7 @@ def check_id_token(id_token: str, meta: dict, settings: Settings, nonce: str) ->
     try:
         claims = verify_jws(id_token, meta["_jwks"])
     except TokenError as exc:
-        raise Unauthorized(f"ID token rejected: {exc}", code="sso_refused") from exc
+        raise Unauthorized(f"ID token rejected: {exc}", code=ErrorCode.SSO_REFUSED) from exc
     now = time.time()
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
@@ -184,7 +192,7 @@ def check_id_token(id_token: str, meta: dict, settings: Settings, nonce: str) ->
     ]
     bad = [name for name, failed in problems if failed]
     if bad:
-        raise Unauthorized(f"ID token rejected: wrong {', '.join(bad)}", code="sso_refused")
+        raise Unauthorized(f"ID token rejected: wrong {', '.join(bad)}", code=ErrorCode.SSO_REFUSED)
     return claims
 
 
@@ -219,7 +227,14 @@ async def _sso_user(session, claims: dict, roles: list[str], settings: Settings)
     return user, created
 
 
-@router.get("/callback", dependencies=[Depends(public("single sign-on: return from the identity provider"))])
+@router.get(
+    "/callback",
+    dependencies=[Depends(public("single sign-on: return from the identity provider"))],
+    response_class=RedirectResponse,
+    status_code=303,
+    summary="Back from the identity provider: signed in, redirected to /",
+    responses=error_responses(401, 403, 404, 502),
+)
 async def oidc_callback(
     request: Request,
     session: Session,
@@ -229,21 +244,21 @@ async def oidc_callback(
 ):
     settings = _settings(request)
     if error:
-        raise Unauthorized(f"the identity provider reported: {error}", code="sso_refused")
+        raise Unauthorized(f"the identity provider reported: {error}", code=ErrorCode.SSO_REFUSED)
     flow = _unsign(settings, request.cookies.get(FLOW_COOKIE))
     if flow is None or not state or not _same(state, flow["state"]):
-        raise Unauthorized("sign-in state missing, expired or wrong; start again", code="sso_state")
+        raise Unauthorized("sign-in state missing, expired or wrong; start again", code=ErrorCode.SSO_STATE)
     if not code:
-        raise Unauthorized("no sign-in code", code="sso_refused")
+        raise Unauthorized("no sign-in code", code=ErrorCode.SSO_REFUSED)
     meta = await discover(request, settings)
     tokens = await _exchange(request, settings, meta, code, flow["verifier"])
     claims = check_id_token(str(tokens.get("id_token", "")), meta, settings, flow["nonce"])
     roles = roles_from_claims(claims, settings)
     if not roles:
-        raise Forbidden("your account has no Lifeline role; ask an administrator", code="no_role")
+        raise Forbidden("your account has no Lifeline role; ask an administrator", code=ErrorCode.NO_ROLE)
     user, created = await _sso_user(session, claims, roles, settings)
     if not user.is_active:
-        raise Unauthorized("this account is deactivated", code="inactive")
+        raise Unauthorized("this account is deactivated", code=ErrorCode.INACTIVE)
     now = request.app.state.clock.now()
     if created:
         await record(

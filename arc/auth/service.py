@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from arc.auth.models import ROLES, AuthSession, LoginFailure, User
 from arc.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
-from arc.kit.errors import AppError, Conflict, Unauthorized, Unprocessable
+from arc.kit.errors import AppError, Conflict, ErrorCode, Unauthorized, Unprocessable
 from arc.kit.settings import Settings
 
 SESSION_LIFETIME = {"browser": timedelta(hours=12), "api": timedelta(days=30)}
@@ -23,7 +23,7 @@ _DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 
 class TooManyAttempts(AppError):
     status_code = 429
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
 
 
 def token_digest(token: str) -> str:
@@ -145,7 +145,7 @@ async def check_current_password(
             count_wrong_password(user, now, settings)
         session.add(LoginFailure(at=now, client_ip=client_ip))
         await session.flush()
-        raise Unauthorized("current password is wrong", code="wrong_password", keep_writes=True)
+        raise Unauthorized("current password is wrong", code=ErrorCode.WRONG_PASSWORD, keep_writes=True)
 
 
 async def _fail(session: AsyncSession, client_ip: str, now: datetime):
@@ -208,7 +208,7 @@ async def create_user(
     check_new_password(password, username)
     taken = await session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
     if taken is not None:
-        raise Conflict(f"username {username!r} is already in use", code="duplicate", field="username")
+        raise Conflict(f"username {username!r} is already in use", code=ErrorCode.DUPLICATE, field="username")
     user = User(
         username=username,
         full_name=full_name,

@@ -18,9 +18,11 @@ from arc.auth.models import User
 from arc.dispatch import service
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import app_notifier
+from arc.dispatch.schemas import ErsJobOut, ErsJobs, TaskOut
 from arc.dispatch.states import OPEN
 from arc.dispatch.views import one_task_view, task_views
 from arc.kit.db import Session
+from arc.kit.openapi import error_responses
 from arc.registry.models import Customer
 
 router = APIRouter(tags=["dispatch"])
@@ -71,7 +73,13 @@ async def _update_status(request: Request, session, user, task_id: int, body, **
     )
 
 
-@router.post("/alarms/{alarm_id}/dispatch", status_code=status.HTTP_201_CREATED, summary="Send a responder")
+@router.post(
+    "/alarms/{alarm_id}/dispatch",
+    status_code=status.HTTP_201_CREATED,
+    summary="Send a responder",
+    response_model=TaskOut,
+    responses=error_responses(409),
+)
 async def dispatch(
     request: Request, session: Session, user: Operator, alarm_id: int, body: DispatchIn
 ) -> dict:
@@ -81,7 +89,12 @@ async def dispatch(
     return await one_task_view(session, task)
 
 
-@router.post("/tasks/{task_id}/status", summary="Record a responder's reply")
+@router.post(
+    "/tasks/{task_id}/status",
+    summary="Record a responder's reply",
+    response_model=TaskOut,
+    responses=error_responses(409),
+)
 async def task_status(
     request: Request, session: Session, user: Operator, task_id: int, body: TaskStatusIn
 ) -> dict:
@@ -138,7 +151,7 @@ async def _job(request: Request, session, user: User, task: ResponseTask, task_v
     }
 
 
-@router.get("/ers/jobs", summary="My open jobs (ERS responder)")
+@router.get("/ers/jobs", summary="My open jobs (ERS responder)", response_model=ErsJobs)
 async def ers_jobs(request: Request, session: Session, user: ErsUser) -> dict:
     # a job whose alarm the ARC has closed stays listed for a while, marked closed, then goes
     closed_since = request.app.state.clock.now() - CLOSED_JOB_SHOWN
@@ -158,7 +171,12 @@ async def ers_jobs(request: Request, session: Session, user: ErsUser) -> dict:
     return {"items": [await _job(request, session, user, t, v) for t, v in zip(tasks, views, strict=True)]}
 
 
-@router.post("/ers/jobs/{task_id}/status", summary="Update my job (ERS responder)")
+@router.post(
+    "/ers/jobs/{task_id}/status",
+    summary="Update my job (ERS responder)",
+    response_model=ErsJobOut,
+    responses=error_responses(409),
+)
 async def ers_job_status(
     request: Request, session: Session, user: ErsUser, task_id: int, body: ErsStatusIn
 ) -> dict:

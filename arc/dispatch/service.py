@@ -25,7 +25,7 @@ from arc.dispatch.plan import Step, next_step, pick_ers_user
 from arc.dispatch.tasks import queue_delivery
 from arc.dispatch.views import emit_task
 from arc.kit.clock import Clock
-from arc.kit.errors import Conflict, NotFound, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, NotFound, Unprocessable
 from arc.registry.models import Responder
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ async def _refuse_second_call_out(session: AsyncSession, alarm: Alarm, step: Ste
     if task_id is not None:
         raise Conflict(
             f"already dispatched: task {task_id} is still open for this {step.kind}",
-            code="already_dispatched",
+            code=ErrorCode.ALREADY_DISPATCHED,
             task_id=task_id,
         )
 
@@ -174,7 +174,7 @@ async def _locked_task(
     if own_jobs_only:
         alarm = await alarms.get_alarm(session, task.alarm_id, lock=True)  # alarm first, then task
         if alarm.status == "closed":
-            raise Conflict(f"alarm {alarm.id} is closed", code="closed")
+            raise Conflict(f"alarm {alarm.id} is closed", code=ErrorCode.CLOSED)
     else:
         alarm = await alarms.held_alarm(session, task.alarm_id, user)
     task = await session.scalar(

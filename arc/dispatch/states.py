@@ -12,7 +12,7 @@ status is a harmless no-op (a double tap on a phone).
 
 from __future__ import annotations
 
-from arc.kit.errors import Conflict
+from arc.kit.errors import Conflict, ErrorCode
 
 MAIN_LINE = ("requested", "accepted", "en_route", "arrived", "done")
 TERMINAL = ("declined", "no_answer", "done", "cancelled")
@@ -47,4 +47,4 @@ def allowed(current: str, new: str) -> bool:
 
 def check(current: str, new: str) -> None:
     if not allowed(current, new):
-        raise Conflict(f"a {current} task cannot become {new}", code="bad_transition")
+        raise Conflict(f"a {current} task cannot become {new}", code=ErrorCode.BAD_TRANSITION)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from enum import StrEnum
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -30,19 +31,76 @@ def database_unreachable(exc: BaseException) -> bool:
     )
 
 
+class ErrorCode(StrEnum):
+    """Every ``error`` code an answer can carry: one enumeration, documented in the OpenAPI schema
+    (``ErrorOut.error``) and mapped to messages by the pages (``arc/web/static/js/api.js``).
+    A new refusal adds its code here; ``tests/arc/test_contract.py`` refuses any other."""
+
+    # the family's defaults and the shared handlers
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    FORBIDDEN = "forbidden"
+    UNAUTHORIZED = "unauthorized"
+    INVALID = "invalid"  # a field is wrong: detail names it (a list of {field, message} from validation)
+    DUPLICATE = "duplicate"
+    UNKNOWN_REFERENCE = "unknown_reference"
+    CONSTRAINT = "constraint"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"  # the database (or the live stream) is away: try again shortly
+    INTERNAL = "internal"
+    HTTP_ERROR = "http_error"
+    # sign-in, sessions and people
+    CSRF = "csrf"
+    RATE_LIMITED = "rate_limited"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 (a code, not a password)
+    INACTIVE = "inactive"
+    NO_ROLE = "no_role"
+    OWN_ROLES = "own_roles"
+    LAST_ADMIN = "last_admin"
+    OWN_GRANT = "own_grant"
+    ACKNOWLEDGED = "acknowledged"
+    SSO_UNAVAILABLE = "sso_unavailable"
+    SSO_REFUSED = "sso_refused"
+    SSO_STATE = "sso_state"
+    # the registry and the customer journey
+    ERASED = "erased"
+    WITHDRAWN = "withdrawn"
+    NOT_WITHDRAWN = "not_withdrawn"
+    ALREADY_REVIEWED = "already_reviewed"
+    BAD_TRANSITION = "bad_transition"
+    NO_UNIT = "no_unit"
+    UNIT_IN_USE = "unit_in_use"
+    KEY_SAFE = "key_safe"
+    UNDECRYPTABLE = "undecryptable"
+    NO_OPEN_ALARM = "no_open_alarm"
+    # alarm handling and dispatch
+    TAKEN = "taken"
+    CLOSED = "closed"
+    NOT_ACCEPTED = "not_accepted"
+    PROTECTED = "protected"
+    ALREADY_DISPATCHED = "already_dispatched"
+    ALREADY_HELD = "already_held"
+    # billing
+    ALREADY_DECIDED = "already_decided"
+    FOUR_EYES = "four_eyes"
+    BAD_SIGNATURE = "bad_signature"
+    INVALID_EVENT = "invalid_event"
+
+
 class AppError(Exception):
     """An expected refusal. ``keep_writes=True``: the unit of work still commits what it wrote
     before refusing (a counted failed log-in, an audited refused look) — committed by the
     session scope, the one place that commits."""
 
     status_code = 400
-    code = "bad_request"
+    code: ErrorCode = ErrorCode.BAD_REQUEST
 
     def __init__(
         self,
         detail: str,
         *,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         status_code: int | None = None,
         keep_writes: bool = False,
         **extra,
@@ -59,52 +117,52 @@ class AppError(Exception):
 
 class NotFound(AppError):
     status_code = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(AppError):
     status_code = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class Forbidden(AppError):
     status_code = 403
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class Unauthorized(AppError):
     status_code = 401
-    code = "unauthorized"
+    code = ErrorCode.UNAUTHORIZED
 
 
 class Unprocessable(AppError):
     status_code = 422
-    code = "invalid"
+    code = ErrorCode.INVALID
 
 
-def _body(code: str, detail, **extra) -> dict:
+def _body(code: ErrorCode, detail, **extra) -> dict:
     return {"error": code, "detail": detail, **extra}
 
 
 _KEY_RE = re.compile(r"Key \((?P<cols>[^)]*)\)=")
 
 
-def integrity_detail(exc: IntegrityError) -> tuple[str, str]:
+def integrity_detail(exc: IntegrityError) -> tuple[ErrorCode, str]:
     """Turn a constraint violation into (code, message naming the field)."""
     orig = str(getattr(exc, "orig", exc))
     match = _KEY_RE.search(orig)
     fields = match.group("cols") if match else None
     if "unique" in orig.lower() or "duplicate key" in orig.lower():
-        return "duplicate", f"{fields or 'value'} already exists"
+        return ErrorCode.DUPLICATE, f"{fields or 'value'} already exists"
     if "foreign key" in orig.lower():
-        return "unknown_reference", f"{fields or 'reference'} refers to a record that does not exist"
+        return ErrorCode.UNKNOWN_REFERENCE, f"{fields or 'reference'} refers to a record that does not exist"
     if "check constraint" in orig.lower():
         constraint = re.search(r'constraint "([^"]+)"', orig)
-        return "constraint", f"value breaks rule {constraint.group(1) if constraint else ''}".strip()
+        return ErrorCode.CONSTRAINT, f"value breaks rule {constraint.group(1) if constraint else ''}".strip()
     if "not-null constraint" in orig.lower():
         column = re.search(r'column "([^"]+)"', orig)
-        return "invalid", f"{column.group(1) if column else 'a required field'} cannot be empty"
-    return "conflict", "the change conflicts with existing data"
+        return ErrorCode.INVALID, f"{column.group(1) if column else 'a required field'} cannot be empty"
+    return ErrorCode.CONFLICT, "the change conflicts with existing data"
 
 
 # PostgreSQL "data exception" codes (class 22) mean the request carried a value the column cannot
@@ -142,7 +200,7 @@ def refused_value(exc: DBAPIError) -> str | None:
 def _away(request: Request, exc: BaseException) -> JSONResponse:
     log.warning("%s %s: the database cannot be reached (%s)", request.method, request.url.path, type(exc).__name__)
     return JSONResponse(
-        _body("unavailable", "the database cannot be reached; try again shortly"),
+        _body(ErrorCode.UNAVAILABLE, "the database cannot be reached; try again shortly"),
         status_code=503,
         headers={"Retry-After": "2"},
     )
@@ -162,23 +220,23 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        return JSONResponse(_body("invalid", problems), status_code=422)
+        return JSONResponse(_body(ErrorCode.INVALID, problems), status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         code, detail = integrity_detail(exc)
         # an explicit null for a required field is bad input (422); a clash with stored data is 409
-        return JSONResponse(_body(code, detail), status_code=422 if code == "invalid" else 409)
+        return JSONResponse(_body(code, detail), status_code=422 if code == ErrorCode.INVALID else 409)
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         refused = refused_value(exc)
         if refused:
-            return JSONResponse(_body("invalid", refused), status_code=422)
+            return JSONResponse(_body(ErrorCode.INVALID, refused), status_code=422)
         if database_unreachable(exc):
             return _away(request, exc)
         log.exception("database error")
-        return JSONResponse(_body("unavailable", "database error, try again"), status_code=503)
+        return JSONResponse(_body(ErrorCode.UNAVAILABLE, "database error, try again"), status_code=503)
 
     # the database (or another server a request needs) is away: the driver raises a bare OSError /
     # asyncpg connection error on connect; that is an outage to report, not a bug with a traceback
@@ -191,12 +249,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         # Starlette logs the traceback and re-raises after this answer; the body keeps the one shape.
-        return JSONResponse(_body("internal", "unexpected server error; it has been logged"), status_code=500)
+        return JSONResponse(_body(ErrorCode.INTERNAL, "unexpected server error; it has been logged"), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
-            _body("http_error", exc.detail),
+            _body(ErrorCode.HTTP_ERROR, exc.detail),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

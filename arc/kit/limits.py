@@ -7,6 +7,8 @@ import json
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from arc.kit.errors import ErrorCode
+
 
 def _too_large(limit: int, size: int | None) -> tuple[dict, bytes]:
     detail = (
@@ -14,7 +16,7 @@ def _too_large(limit: int, size: int | None) -> tuple[dict, bytes]:
         if size is not None
         else f"request body exceeds the limit of {limit} bytes"
     )
-    body = json.dumps({"error": "too_large", "detail": detail}).encode()
+    body = json.dumps({"error": ErrorCode.TOO_LARGE, "detail": detail}).encode()
     start = {
         "type": "http.response.start",
         "status": 413,
@@ -32,7 +34,7 @@ class BodyTooLarge(HTTPException):
 
 def install_size_limit(app: FastAPI, max_bytes: int) -> None:
     async def _handler(_: Request, exc: BodyTooLarge) -> JSONResponse:
-        return JSONResponse({"error": "too_large", "detail": exc.detail}, status_code=413)
+        return JSONResponse({"error": ErrorCode.TOO_LARGE, "detail": exc.detail}, status_code=413)
 
     app.add_exception_handler(BodyTooLarge, _handler)
     app.add_middleware(RequestSizeLimitMiddleware, max_bytes=max_bytes)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from arc.alarms.events import LiveEvent
 from arc.auth.deps import CurrentSession, require_roles
 from arc.auth.models import AuthSession, User
-from arc.kit.errors import AppError, Unprocessable
+from arc.kit.errors import AppError, ErrorCode, Unprocessable
 from arc.live.stream import LiveEventOut, LiveHub, Subscription
 
 router = APIRouter(prefix="/live", tags=["live"])
@@ -37,7 +37,7 @@ REPLAY_PAGE = 500
 
 class Unavailable(AppError):
     status_code = 503
-    code = "unavailable"
+    code = ErrorCode.UNAVAILABLE
 
 
 def _resume_point(last_event_id: str | None, after: int | None) -> int | None:

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.kit.errors import Conflict, NotFound, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, NotFound, Unprocessable
 from arc.registry.crud import get_or_404
 from arc.registry.journey_schemas import AbsenceEnd, AbsenceIn, MoveIn, PeripheralMove, ResponderOrder
 from arc.registry.models import Absence, Connection, Customer, Responder
@@ -22,9 +22,9 @@ from arc.registry.units import Peripheral, Unit
 async def _unit_of(session: AsyncSession, connection_id: int) -> tuple[Connection, Unit]:
     conn = await get_or_404(session, Connection, connection_id, what="connection")
     if conn.status == "withdrawn":
-        raise Conflict("this connection is withdrawn", code="withdrawn")
+        raise Conflict("this connection is withdrawn", code=ErrorCode.WITHDRAWN)
     if conn.unit_id is None:
-        raise Conflict("this connection has no unit yet", code="no_unit")
+        raise Conflict("this connection has no unit yet", code=ErrorCode.NO_UNIT)
     return conn, await session.get(Unit, conn.unit_id)
 
 
@@ -152,7 +152,7 @@ async def current_absence(session: AsyncSession, customer_id: int, today: date) 
 async def move_house(session: AsyncSession, customer_id: int, data: MoveIn, actor: Actor) -> Customer:
     customer = await get_or_404(session, Customer, customer_id, what="customer")
     if customer.erased_at is not None:
-        raise Conflict("this customer's personal data was erased", code="erased")
+        raise Conflict("this customer's personal data was erased", code=ErrorCode.ERASED)
     fields = data.model_dump(exclude={"moved_on"}, exclude_unset=True)
     fields.setdefault("address_line2", None)
     fields.setdefault("town", None)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from arc.audit.service import record, record_customer, record_many_views
 from arc.auth.deps import CustomerReader, require_roles
 from arc.kit.db import Session
-from arc.kit.errors import Forbidden
+from arc.kit.errors import ErrorCode, Forbidden
 from arc.registry import schemas, service
 from arc.registry.crud import get_or_404
 from arc.registry.finance import router as finance_router
@@ -37,7 +37,7 @@ def _customer_out(customer: Customer) -> schemas.CustomerOut:
 
 def _may_write_key_safe(user, body) -> None:
     if "key_safe_info" in body.model_fields_set and not user.has_role("operator", "supervisor"):
-        raise Forbidden("only operators and supervisors may set key-safe information", code="key_safe")
+        raise Forbidden("only operators and supervisors may set key-safe information", code=ErrorCode.KEY_SAFE)
 
 
 def _peripheral_out(peripheral: Peripheral) -> schemas.PeripheralOut:

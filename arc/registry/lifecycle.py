@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.kit.errors import Conflict, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, Unprocessable
 from arc.registry import assignments
 from arc.registry.crud import get_or_404
 from arc.registry.journey_schemas import ReviewIn, SwapIn, UnitReturnIn, WithdrawIn
@@ -34,7 +34,7 @@ def charging_starts_on(install_date: date) -> date:
 async def _live(session: AsyncSession, connection_id: int) -> Connection:
     conn = await get_or_404(session, Connection, connection_id, what="connection")
     if conn.status == "withdrawn":
-        raise Conflict("this connection is withdrawn", code="withdrawn")
+        raise Conflict("this connection is withdrawn", code=ErrorCode.WITHDRAWN)
     return conn
 
 
@@ -50,7 +50,7 @@ async def record_review(
 ) -> Connection:
     conn = await _live(session, connection_id)
     if conn.review_outcome is not None or conn.status != "trial":
-        raise Conflict("the 6-week review of this connection is already recorded", code="already_reviewed")
+        raise Conflict("the 6-week review of this connection is already recorded", code=ErrorCode.ALREADY_REVIEWED)
     reviewed_on = data.reviewed_on or today
     _not_before_install(conn, reviewed_on, "reviewed_on")
     if reviewed_on > today:
@@ -113,7 +113,7 @@ async def record_unit_return(
 ) -> Connection:
     conn = await get_or_404(session, Connection, connection_id, what="connection")
     if conn.status != "withdrawn" or conn.unit_id is None:
-        raise Conflict("only a withdrawn connection's unit comes back", code="not_withdrawn")
+        raise Conflict("only a withdrawn connection's unit comes back", code=ErrorCode.NOT_WITHDRAWN)
     _not_before_install(conn, data.returned_on, "returned_on")
     conn.unit_returned_on = data.returned_on
     history = await assignments.for_connection(session, conn.id)

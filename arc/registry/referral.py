@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arc.audit.service import record
 from arc.auth.models import User
 from arc.kit.crypto import DataCipher
-from arc.kit.errors import Conflict
+from arc.kit.errors import Conflict, ErrorCode
 from arc.registry.journey_schemas import ReferralIn, UnitIn
 from arc.registry.models import Connection, Customer, Responder, UnitAssignment
 from arc.registry.service import set_key_safe
@@ -34,7 +34,15 @@ class Actor:
     request: Request | None = None
 
     async def audit(
-        self, session: AsyncSession, action: str, object_type: str, object_id, customer_id, *, flush=True, **detail
+        self,
+        session: AsyncSession,
+        action: str,
+        object_type: str,
+        object_id,
+        customer_id,
+        *,
+        flush=True,
+        **detail,
     ):
         await record(
             session,
@@ -86,7 +94,9 @@ async def free_unit(session: AsyncSession, data: UnitIn, field: str) -> Unit:
     other = await live_connection_of_unit(session, unit.id)
     if other is not None:
         raise Conflict(
-            f"unit {data.cid} already serves another live connection ({other})", code="unit_in_use", field=field
+            f"unit {data.cid} already serves another live connection ({other})",
+            code=ErrorCode.UNIT_IN_USE,
+            field=field,
         )
     return refit(unit, data)
 
@@ -96,7 +106,9 @@ async def pair_peripheral(session: AsyncSession, unit: Unit, data, field: str) -
         select(Peripheral.id).where(Peripheral.unit_id == unit.id, Peripheral.did == data.did)
     )
     if taken is not None:
-        raise Conflict(f"did {data.did!r} is already paired with unit {unit.cid}", code="duplicate", field=field)
+        raise Conflict(
+            f"did {data.did!r} is already paired with unit {unit.cid}", code=ErrorCode.DUPLICATE, field=field
+        )
     peripheral = Peripheral(unit_id=unit.id, **data.model_dump())
     session.add(peripheral)
     return peripheral
@@ -111,7 +123,11 @@ async def unpair_all(session: AsyncSession, unit_ids: list[int]) -> None:
 def check_call_order(data: ReferralIn) -> None:
     positions = [r.position for r in data.responders if r.position is not None]
     if len(set(positions)) != len(positions):
-        raise Conflict("two responders have the same place in the call order", code="duplicate", field="responders")
+        raise Conflict(
+            "two responders have the same place in the call order",
+            code=ErrorCode.DUPLICATE,
+            field="responders",
+        )
 
 
 def stage(
@@ -167,7 +183,11 @@ async def create_referral(
 ) -> Connection:
     case_ref = data.customer.case_ref
     if case_ref and await session.scalar(select(Customer.id).where(Customer.case_ref == case_ref)):
-        raise Conflict(f"case reference {case_ref!r} is already in use", code="duplicate", field="customer.case_ref")
+        raise Conflict(
+            f"case reference {case_ref!r} is already in use",
+            code=ErrorCode.DUPLICATE,
+            field="customer.case_ref",
+        )
     check_call_order(data)
     unit = await free_unit(session, data.unit, "unit.cid") if data.unit else None
     if unit is not None:

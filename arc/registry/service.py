@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.kit.crypto import DataCipher, key_safe_context
-from arc.kit.errors import Conflict, Unprocessable
+from arc.kit.errors import Conflict, ErrorCode, Unprocessable
 from arc.registry import assignments, schemas
 from arc.registry.crud import apply_changes, get_or_404, paginate
 from arc.registry.models import Connection, Customer, Responder
@@ -22,7 +22,7 @@ async def _ensure_unique(session: AsyncSession, model, field: str, value, *, exc
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
     if await session.scalar(stmt.limit(1)) is not None:
-        raise Conflict(f"{field} {value!r} is already in use", code="duplicate", field=field)
+        raise Conflict(f"{field} {value!r} is already in use", code=ErrorCode.DUPLICATE, field=field)
 
 
 # --- customers -------------------------------------------------------------
@@ -66,7 +66,7 @@ async def update_customer(
         if required in data.model_fields_set and getattr(data, required) is None:
             raise Unprocessable(f"{required} cannot be empty", field=required)
     if customer.erased_at is not None:
-        raise Conflict("this customer's personal data was erased under the retention policy", code="erased")
+        raise Conflict("this customer's personal data was erased under the retention policy", code=ErrorCode.ERASED)
     changes = data.model_copy()
     if "key_safe_info" in data.model_fields_set:
         if cipher is None:
@@ -134,7 +134,7 @@ async def create_peripheral(
     )
     if taken is not None:
         raise Conflict(
-            f"did {data.did!r} is already paired with unit {unit_id}", code="duplicate", field="did"
+            f"did {data.did!r} is already paired with unit {unit_id}", code=ErrorCode.DUPLICATE, field="did"
         )
     peripheral = Peripheral(unit_id=unit_id, **data.model_dump())
     session.add(peripheral)
@@ -174,7 +174,7 @@ async def _ensure_unit_free(
     other = await session.scalar(stmt.limit(1))
     if other is not None:
         raise Conflict(
-            f"unit {unit_id} already serves connection {other}", code="unit_in_use", field="unit_id"
+            f"unit {unit_id} already serves connection {other}", code=ErrorCode.UNIT_IN_USE, field="unit_id"
         )
 
 
@@ -201,10 +201,10 @@ async def update_connection(
 ) -> Connection:
     conn = await get_or_404(session, Connection, connection_id, what="connection")
     if conn.status == "withdrawn":
-        raise Conflict("connection is withdrawn; start a new connection instead", code="withdrawn")
+        raise Conflict("connection is withdrawn; start a new connection instead", code=ErrorCode.WITHDRAWN)
     target = data.status or conn.status
     if target not in _TRANSITIONS[conn.status]:
-        raise Conflict(f"cannot move a connection from {conn.status} to {target}", code="bad_transition")
+        raise Conflict(f"cannot move a connection from {conn.status} to {target}", code=ErrorCode.BAD_TRANSITION)
     if "unit_id" in data.model_fields_set:
         await _ensure_unit_free(session, data.unit_id, exclude_id=conn.id)
     for field in ("tariff_code", "activated_on", "withdrawn_on"):  # an explicit null is not "today"
@@ -266,7 +266,7 @@ async def create_responder(
         select(Responder.id).where(Responder.customer_id == customer_id, Responder.position == position)
     )
     if taken is not None:
-        raise Conflict(f"position {position} is already taken", code="duplicate", field="position")
+        raise Conflict(f"position {position} is already taken", code=ErrorCode.DUPLICATE, field="position")
     responder = Responder(
         customer_id=customer_id, **data.model_dump(mode="json", exclude={"position"}), position=position
     )
@@ -287,7 +287,7 @@ async def update_responder(
             )
         )
         if taken is not None:
-            raise Conflict(f"position {data.position} is already taken", code="duplicate", field="position")
+            raise Conflict(f"position {data.position} is already taken", code=ErrorCode.DUPLICATE, field="position")
     for required in ("name", "phone_primary", "position", "holds_key", "availability"):
         if required in data.model_fields_set and getattr(data, required) is None:
             raise Unprocessable(f"{required} cannot be empty", field=required)

@@ -15,7 +15,7 @@ from arc.alarms.models import Alarm
 from arc.auth.deps import require_roles
 from arc.ingest.models import InboxMessage
 from arc.kit.db import Session
-from arc.kit.errors import Conflict
+from arc.kit.errors import Conflict, ErrorCode
 from arc.registry import assignments
 from arc.registry.crud import get_or_404
 from arc.registry.models import Connection
@@ -59,7 +59,7 @@ async def test_call(
     """The first heartbeat and the first activation from the connection's unit since ``since``."""
     conn = await get_or_404(session, Connection, connection_id, what="connection")
     if conn.unit_id is None:
-        raise Conflict("this connection has no unit to test", code="no_unit")
+        raise Conflict("this connection has no unit to test", code=ErrorCode.NO_UNIT)
     unit = await session.get(Unit, conn.unit_id)
     if since is None:
         placed = await assignments.current(session, conn.id)

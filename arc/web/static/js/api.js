@@ -2,12 +2,51 @@
 
 const CSRF_KEY = "lifeline.csrf";
 
+// What each error code means to a person, for answers whose detail is not a sentence (or none came).
+// The codes are the server's one enumeration (ErrorCode in arc/kit/errors.py, in /openapi.json);
+// tests/arc/test_contract.py checks every code here is one of them.
+const MESSAGES = {
+  invalid: "Some of what was entered is not valid",
+  not_found: "That record no longer exists",
+  conflict: "Someone changed this at the same time; reload and try again",
+  duplicate: "That is already in use",
+  forbidden: "Your role may not do this",
+  unauthorized: "Please sign in again",
+  csrf: "Your session is out of date; reload the page",
+  rate_limited: "Too many attempts; wait a few minutes",
+  too_large: "That is too large to send",
+  unavailable: "The service cannot reach its database; try again shortly",
+  internal: "Something went wrong on the server; it has been logged",
+  taken: "Another operator has this alarm",
+  closed: "This alarm is already closed",
+  not_accepted: "Accept the alarm first",
+  erased: "This person's details were erased",
+  withdrawn: "This connection is withdrawn",
+  network: "The service cannot be reached; check the connection",
+  timeout: "The service did not answer in time",
+};
+
+// "field: problem; field: problem" from a validation answer's detail list
+function problems(detail) {
+  return detail
+    .map((p) => (p && p.field ? `${p.field}: ${p.message}` : p && p.message))
+    .filter(Boolean)
+    .join("; ");
+}
+
+export function messageFor(code, detail) {
+  if (typeof detail === "string" && detail) return detail;
+  if (Array.isArray(detail) && detail.length) return problems(detail);
+  return MESSAGES[code] || code || "";
+}
+
 export class ApiError extends Error {
   constructor(status, body) {
-    const detail = body && body.detail;
-    super(typeof detail === "string" ? detail : (body && body.error) || `HTTP ${status}`);
+    const code = body && body.error;
+    super(messageFor(code, body && body.detail) || `HTTP ${status}`);
     this.status = status;
-    this.code = body && body.error;
+    this.code = code;
+    this.hint = MESSAGES[code] || null; // the code's general meaning, beside the specific message
     this.body = body;
   }
 }
@@ -43,9 +82,9 @@ export async function api(path, { method = "GET", body, redirectOn401 = true, ti
     });
   } catch (err) {
     if (abort?.signal.aborted) {
-      throw new ApiError(0, { error: "timeout", detail: "the service did not answer in time" });
+      throw new ApiError(0, { error: "timeout" });
     }
-    throw new ApiError(0, { error: "network", detail: "the service cannot be reached; check the connection" });
+    throw new ApiError(0, { error: "network" });
   } finally {
     clearTimeout(timer);
   }
@@ -96,8 +135,5 @@ export async function logOut() {
 
 export function describe(err) {
   if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
-  if (Array.isArray(err.body && err.body.detail)) {
-    return err.body.detail.map((p) => `${p.field}: ${p.message}`).join("; ");
-  }
-  return err.message;
+  return err.message; // messageFor: the server's sentence, the fields named, or the code's meaning
 }
