@@ -138,7 +138,10 @@ async def close_alarm(
 
 
 @router.post(
-    "/alarms/{alarm_id}/calls", status_code=status.HTTP_201_CREATED, summary="Record a call and its result"
+    "/alarms/{alarm_id}/calls",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a call and its result",
+    response_model=AlarmEventOut,
 )
 async def record_call(
     request: Request, session: Session, user: Operator, alarm_id: int, body: CallIn
@@ -158,6 +161,8 @@ async def record_call(
 @router.post(
     "/alarms/{alarm_id}/reassign",
     summary="Give a held alarm to another operator, or release it to the queue (supervisors)",
+    response_model=AlarmSummary,
+    responses=error_responses(409),
 )
 async def reassign_alarm(
     request: Request, session: Session, user: Supervisor, alarm_id: int, body: ReassignIn

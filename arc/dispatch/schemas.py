@@ -50,8 +50,11 @@ class ErsJobOut(TaskOut):
     """An ERS responder's job: the task, its alarm, where to go and (on the job) the key safe."""
 
     alarm: AlarmSummary
+    alarm_closed: bool
     address: JobAddress | None
     key_safe: str | None
+    key_safe_state: str | None
+    risk_notes: str | None
 
 
 class ErsJobs(Out):

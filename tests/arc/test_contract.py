@@ -25,6 +25,25 @@ ROOT = Path(__file__).resolve().parents[2]
 NON_JSON = ("text/event-stream", "text/csv", "text/html", "application/pdf", "application/vnd.")
 ERROR_REF = "#/components/schemas/ErrorOut"
 NOT_ERRORS = {"GET /readyz 503"}  # a probe's answer: which checks failed
+# Landed before this test and still to be typed by their owners (call history, issue 9): remove a
+# line when its route has a response_model (JSON) or a response_class / responses= content (files).
+# Nothing may be added here.
+NOT_TYPED_YET = {
+    "GET /api/history/customers/{customer_id}/calls",
+    "GET /api/history/customers/{customer_id}/calls/export",
+    "GET /api/history/units/{unit_id}/calls",
+    "GET /api/history/units/{unit_id}/calls/export",
+    "GET /api/history/flags",
+    "GET /api/history/customers/{customer_id}/flags",
+    "POST /api/history/flags/{flag_id}/reviews",
+    "GET /api/history/customers/{customer_id}/chart.svg",
+    "GET /api/history/overview",
+    "GET /api/history/overview.svg",
+    "GET /api/history/reports/monthly",
+    "GET /api/history/reports/monthly.pdf",
+    "GET /api/history/reports/people-supported",
+    "GET /api/history/reports/people-supported.csv",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,41 +62,49 @@ def _operations(spec):
             yield f"{method.upper()} {path}", op
 
 
-def _typed(schema: dict, components: dict) -> bool:
+def _typed(schema: dict) -> bool:
     """A named model, a list of them, or a scalar; never a bare object with anything inside."""
     if "$ref" in schema:
         return True
     if "anyOf" in schema or "oneOf" in schema:
-        return all(_typed(s, components) for s in schema.get("anyOf", schema.get("oneOf")))
+        return all(_typed(s) for s in schema.get("anyOf", schema.get("oneOf")))
     if schema.get("type") == "array":
-        return _typed(schema.get("items", {}), components)
+        return _typed(schema.get("items", {}))
     if schema.get("type") in ("string", "integer", "number", "boolean"):
         return True
     return False
 
 
+def _untyped(op: dict) -> list[str]:
+    """Why an operation's success answer is not typed (empty when it is)."""
+    success = {code: r for code, r in op.get("responses", {}).items() if code.startswith(("2", "3"))}
+    if not success:
+        return ["no success answer documented"]
+    problems = []
+    for code, answer in success.items():
+        if code == "204" or code.startswith("3"):
+            continue  # no body (or a redirect to follow)
+        content = answer.get("content")
+        if not content:
+            problems.append(f"{code}: no content")
+        for media, body in (content or {}).items():
+            if not media.startswith(NON_JSON) and not _typed(body.get("schema", {})):
+                problems.append(f"{code}: {media} is {body.get('schema')}")
+    return problems
+
+
 def test_every_route_has_a_typed_success_answer(spec):
-    components = spec.get("components", {}).get("schemas", {})
-    untyped = []
+    untyped, now_typed = [], []
     for name, op in _operations(spec):
-        responses = op.get("responses", {})
-        success = {code: r for code, r in responses.items() if code.startswith(("2", "3"))}
-        if not success:
-            untyped.append(f"{name}: no success answer documented")
+        problems = _untyped(op)
+        if name in NOT_TYPED_YET:
+            if not problems:
+                now_typed.append(name)
             continue
-        for code, answer in success.items():
-            content = answer.get("content")
-            if code in ("204", "304") or code.startswith("3"):
-                continue  # no body (or a redirect to follow)
-            if not content:
-                untyped.append(f"{name} {code}: no content")
-                continue
-            for media, body in content.items():
-                if media.startswith(NON_JSON):
-                    continue
-                if not _typed(body.get("schema", {}), components):
-                    untyped.append(f"{name} {code}: {media} is {body.get('schema')}")
+        untyped += [f"{name} {p}" for p in problems]
     assert untyped == [], "give these routes a response_model (pydantic):\n" + "\n".join(untyped)
+    assert now_typed == [], "typed now: remove from NOT_TYPED_YET"
+    assert NOT_TYPED_YET <= {name for name, _ in _operations(spec)}, "gone: remove from NOT_TYPED_YET"
 
 
 def test_every_refusal_is_documented_as_error_out(spec):
