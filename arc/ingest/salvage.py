@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from devices.protocol import Mrq, Rejection, decode_mrq
+from devices.protocol.codec import load_json
 
 # Optional tags whose bad value is set aside rather than failing the message ("lge.tim": only the
 # fix time goes, the position stays).
@@ -54,7 +55,7 @@ def salvage(payload: bytes, topic_cid: str | None, max_bytes: int, rejection: Re
 
 class _Json:
     def __init__(self, payload: bytes) -> None:
-        data = json.loads(payload.decode("utf-8").removeprefix("\ufeff"))
+        data = load_json(payload.decode("utf-8").removeprefix("\ufeff"))  # 1e999 kept as text
         if not isinstance(data, dict):
             raise ValueError("not an object")
         self.data = data

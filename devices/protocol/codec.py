@@ -175,6 +175,23 @@ def _parse(payload: bytes, max_bytes: int, fmt: Fmt) -> tuple[dict[str, Any], se
     return tags, repeated
 
 
+class SourceNumber(str):
+    """A number no double holds (``1e999``, ``-1E+400``) or a non-JSON ``NaN`` / ``Infinity``, kept
+    as the text the unit sent: PostgreSQL's JSONB refuses non-finite numbers, and an alarm must
+    never be lost to what an unknown tag holds. A known tag judges it as the text it is (a ``tim``
+    of ``1e999`` is set aside like any bad time; a ``dty`` of ``NaN`` is a bad code, snu 3)."""
+
+
+def _finite_or_source(text: str) -> float | SourceNumber:
+    value = float(text)
+    return value if math.isfinite(value) else SourceNumber(text)
+
+
+def load_json(text: str, **hooks: Any) -> Any:
+    """``json.loads`` with non-finite numbers kept as their source text (``SourceNumber``)."""
+    return json.loads(text, parse_constant=SourceNumber, parse_float=_finite_or_source, **hooks)
+
+
 def _parse_json(text: str) -> tuple[dict[str, Any], set[str]]:
     duplicates: list[set[str]] = []
 
@@ -188,11 +205,8 @@ def _parse_json(text: str) -> tuple[dict[str, Any], set[str]]:
         duplicates.append(seen)
         return obj
 
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
     try:
-        data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=no_constants)
+        data = load_json(text, object_pairs_hook=pairs_hook)
     except RecursionError:
         raise _Reject(Snu.WRONG_DATA, "bad_value", f"nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError:
@@ -278,6 +292,8 @@ def _has_bad_chars(value: Any) -> bool:
 
 def _ref_or_none(tags: dict[str, Any]) -> str | None:
     raw = tags.get("ref")
+    if isinstance(raw, SourceNumber):
+        return None
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     return raw.strip() if isinstance(raw, str) and _REF.fullmatch(raw.strip()) else None

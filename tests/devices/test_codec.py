@@ -291,7 +291,6 @@ def test_payload_at_exact_limit_is_accepted() -> None:
         b"[1, 2]",
         b'"R1"',
         b"",
-        b'{"ref":"R1","cid":"4401234","dty":"3","x":NaN}',
         b"<mrq><ref>R1</ref>",
         b"<mrs><ref>R1</ref></mrs>",
         b"<mrq>&undefined;</mrq>",
@@ -527,3 +526,22 @@ def test_topics_take_the_configured_root_and_shared_group() -> None:
     assert mrq_subscription("lt1") == "lt1/+/mrq"
     assert mrq_subscription("lt1", "arc") == "$share/arc/lt1/+/mrq"
     assert reply_topic("lt1/4401234/mrq") == "lt1/4401234/mrs"
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [("1e999", "1e999"), ("-1E+400", "-1E+400"), ("NaN", "NaN"), ("-Infinity", "-Infinity"), ("2.5", 2.5)],
+)
+def test_a_number_no_double_holds_in_an_unknown_tag_is_kept_as_its_text(text: str, kept) -> None:
+    mrq = accepted(b'{"ref":"R1","cid":"4401234","dty":"3","x":[' + text.encode() + b"]}")
+    assert mrq.extra == {"x": [kept]}
+    assert json.loads(json.dumps(mrq.extra, allow_nan=False)) == {"x": [kept]}  # storable in JSONB
+
+
+def test_a_non_finite_number_in_a_known_tag_is_judged_as_text() -> None:
+    assert (rejected(b'{"ref":NaN,"cid":"4401234","dty":"3"}').snu, rejected(b'{"ref":1e999}').ref) == (
+        10,
+        None,
+    )
+    rej = rejected(b'{"ref":"R1","cid":"4401234","dty":NaN}')
+    assert (rej.snu, rej.reason, rej.ref) == (3, "bad_value", "R1")
