@@ -1,50 +1,52 @@
 """Retention: erase the personal and health data of customers withdrawn longer ago than
 ``LIFELINE_RETENTION_DAYS``, keeping what finance must keep.
 
-Erasing means: the customer row keeps its id, case reference and connections (the
-billing records hang off them) but loses name, date of birth, address, phones,
-GP, notes and key-safe information; nominated responders (other people's data)
-are deleted; alarms keep their times and codes (KPIs) but lose free text. Other
-domains register their own erasers in ``ERASERS`` (call notes, histories...).
-The audit log keeps the record that the erasure happened. Idempotent.
+Each domain owns an eraser for its own tables (``arc/kit/erasure.py``: ``async def erase(session,
+customer_ids, now) -> int``); this composition layer runs them all, in one transaction, then
+records the erasure in the audit log. Idempotent. What each keeps and drops is written in its
+module:
+
+- ``arc.registry.erasure`` — the customer row (id, case reference, connections stay), responders;
+- ``arc.alarms.erasure`` — alarm free text and position, the alarm log's free text, the alarms'
+  live events;
+- ``arc.dispatch.erasure`` — task notes, delivery details;
+- ``arc.ingest.erasure`` — the inbox messages of the customer's alarms, down to their codes;
+- ``arc.history.erasure`` — the TEC team's notes on the person's flags.
+
+The audit log is append-only and holds ids, codes and field names, not the data itself: it keeps
+the record that the erasure happened. Billing (``billing/``) adds its eraser to ``ERASERS`` when
+it holds personal data outside what the law requires it to keep on issued invoices (payer name
+and address on a document stay for the statutory period; accounts and letters do not).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.alarms.models import Alarm
+from arc.alarms import erasure as alarms_erasure
 from arc.audit.service import record
 from arc.auth.service import forget_old_failures
+from arc.dispatch import erasure as dispatch_erasure
+from arc.history import erasure as history_erasure
+from arc.ingest import erasure as ingest_erasure
+from arc.kit.erasure import Eraser
 from arc.kit.settings import Settings
-from arc.registry.models import Connection, Customer, Responder
+from arc.registry import erasure as registry_erasure
+from arc.registry.models import Connection, Customer
 
-Eraser = Callable[[AsyncSession, int], Awaitable[None]]
-# other packages append ``async def erase(session, customer_id)`` here for their own tables
-ERASERS: list[Eraser] = []
-
-ERASED_FIELDS = {
-    "given_name": "Erased",
-    "preferred_name": None,
-    "date_of_birth": None,
-    "address_line1": "(erased)",
-    "address_line2": None,
-    "town": None,
-    "postcode": "-",
-    "phone_primary": None,
-    "phone_secondary": None,
-    "key_safe_ciphertext": None,
-    "risk_notes": None,
-    "medical_notes": None,
-    "gp_name": None,
-    "gp_phone": None,
-    "language": None,
-}
+# Order: the alarm-side erasers find the customer's alarms by customer_id, which stays; the
+# registry's runs last so a failure anywhere leaves the customer not erased (and retried).
+ERASERS: list[Eraser] = [
+    ingest_erasure.erase,
+    dispatch_erasure.erase,
+    alarms_erasure.erase,
+    history_erasure.erase,
+    registry_erasure.erase,
+]
 
 
 @dataclass
@@ -69,33 +71,26 @@ async def due_for_erasure(session: AsyncSession, now: datetime, settings: Settin
     return list((await session.scalars(stmt)).all()), cutoff.isoformat()
 
 
-async def erase_customer(session: AsyncSession, customer_id: int, now: datetime, actor: str) -> None:
-    customer = await session.get(Customer, customer_id)
-    if customer is None or customer.erased_at is not None:
-        return
-    for name, value in ERASED_FIELDS.items():
-        setattr(customer, name, value)
-    customer.family_name = f"customer {customer.id}"
-    customer.erased_at = now
-    await session.execute(delete(Responder).where(Responder.customer_id == customer_id))
-    await session.execute(
-        update(Alarm)
-        .where(Alarm.customer_id == customer_id)
-        .values(outcome_note=None, caller_ids=[], location_text=None, geo_lat=None, geo_lon=None, geo_at=None)
-    )
+async def erase_customers(session: AsyncSession, customer_ids: list[int], now: datetime, actor: str) -> int:
+    """Run every domain's eraser over ``customer_ids``; one audit row per customer. Flushes."""
+    if not customer_ids:
+        return 0
+    changed = 0
     for eraser in ERASERS:
-        await eraser(session, customer_id)
-    await record(
-        session,
-        actor=actor,
-        action="erase",
-        object_type="customer",
-        object_id=customer_id,
-        customer_id=customer_id,
-        at=now,
-        detail={"policy": "retention"},
-    )
+        changed += await eraser(session, customer_ids, now)
+    for customer_id in customer_ids:
+        await record(
+            session,
+            actor=actor,
+            action="erase",
+            object_type="customer",
+            object_id=customer_id,
+            customer_id=customer_id,
+            at=now,
+            detail={"policy": "retention"},
+        )
     await session.flush()
+    return changed
 
 
 async def purge(
@@ -105,7 +100,6 @@ async def purge(
     report = PurgeReport(cutoff=cutoff, customer_ids=due)
     if dry_run:
         return report
-    for customer_id in due:
-        await erase_customer(session, customer_id, now, actor)
+    await erase_customers(session, due, now, actor)
     report.login_failures_forgotten = await forget_old_failures(session, now)
     return report

@@ -37,6 +37,7 @@ class AlarmSummary(Out):
     status: str
     priority: int
     category: str
+    hazard: str | None = Field(description="fire or fall, marked at a glance in the queue")
     kind: str
     title: str
     cid: str

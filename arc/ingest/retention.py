@@ -13,16 +13,15 @@ scheduler leader every hour (``arc/jobs.py``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from arc.kit.db import session_scope
+from arc.kit.retention import delete_in_chunks
 from arc.kit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,26 +65,13 @@ async def purge_inbox(
     maker: async_sessionmaker[AsyncSession], now: datetime, settings: Settings, *, chunk: int = CHUNK
 ) -> RetentionReport:
     """Delete what retention allows, in chunks of ``chunk`` rows; returns how many rows went."""
-    inbox = await _in_chunks(maker, _DELETE_INBOX, now - timedelta(days=settings.inbox_retention_days), chunk)
-    rejected = await _in_chunks(
+    inbox = await delete_in_chunks(maker, _DELETE_INBOX, now - timedelta(days=settings.inbox_retention_days), chunk)
+    rejected = await delete_in_chunks(
         maker, _DELETE_REJECTED, now - timedelta(days=settings.rejected_retention_days), chunk
     )
     if inbox or rejected:
         log.info("inbox retention: %d inbox and %d rejected message(s) deleted", inbox, rejected)
     return RetentionReport(inbox, rejected)
-
-
-async def _in_chunks(
-    maker: async_sessionmaker[AsyncSession], statement: TextClause, cutoff: datetime, chunk: int
-) -> int:
-    total = 0
-    while True:
-        async with session_scope(maker) as session:
-            deleted = (await session.execute(statement, {"cutoff": cutoff, "chunk": chunk})).rowcount
-        total += deleted
-        if deleted < chunk:
-            return total
-        await asyncio.sleep(0)  # let the ingest's batches in between chunks
 
 
 async def retention_job(app: FastAPI) -> None:

@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     rejected_retention_days: int = Field(
         default=30, ge=1, description="rejected (unreadable) messages are deleted after this many days"
     )
+    live_events_retention_days: int = Field(
+        default=7,
+        ge=1,
+        description="dashboard events (the live stream's replay buffer, with names and postcodes in "
+        "their payloads) are deleted after this many days",
+    )
     no_comms_sweep_seconds: int = Field(default=60, ge=1, description="how often the no-comms sweep runs")
     scheduler_enabled: bool = Field(default=True, description="take part in the scheduler leader election")
     scheduler_lock_key: int = Field(
