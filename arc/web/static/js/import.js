@@ -8,10 +8,11 @@ let checked = null; // the File last checked without problems (or with, when val
 
 function show(report) {
   $("#report").hidden = false;
-  const parts = [`${report.rows} rows`, `${report.valid} valid`];
+  const n = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+  const parts = [n(report.rows, "row", "rows"), `${report.valid} valid`];
   if (report.already_imported) parts.push(`${report.already_imported} already imported (skipped)`);
-  if (report.problems.length) parts.push(`${report.problems.length} problems`);
-  if (report.written) parts.push(`${report.created} customers imported`);
+  if (report.problems.length) parts.push(n(report.problems.length, "problem", "problems"));
+  if (report.written) parts.push(`${n(report.created, "customer", "customers")} imported`);
   else if (!report.dry_run) parts.push("nothing imported");
   $("#summary").textContent = parts.join(" · ");
   replace($("#problems tbody"), report.problems.map((p) => h("tr", {},

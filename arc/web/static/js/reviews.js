@@ -9,7 +9,7 @@ let me = null;
 function dueText(item) {
   if (item.days_left < 0) return h("span", { class: "overdue" }, `${-item.days_left} days overdue`);
   if (item.days_left === 0) return h("span", { class: "overdue" }, "today");
-  return `in ${item.days_left} days`;
+  return item.days_left === 1 ? "tomorrow" : `in ${item.days_left} days`;
 }
 
 function reviewForm(item) {
