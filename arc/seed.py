@@ -62,6 +62,15 @@ DEMO_USERS = [
 ]
 
 
+def _shared_password() -> str:
+    """One generated password for every demo user: it must contain none of their usernames
+    (the password rule refuses a password that holds the username)."""
+    while True:
+        password = generate_password()
+        if not any(username in password.lower() for username, _, _ in DEMO_USERS):
+            return password
+
+
 async def seed_demo_users(
     session: AsyncSession, settings: Settings, now: datetime
 ) -> list[tuple[str, str, str | None]]:
@@ -71,7 +80,7 @@ async def seed_demo_users(
     returned so it can be printed once: there is no fixed password in the repository.
     """
     chosen = settings.demo_password.get_secret_value() if settings.demo_password else None
-    password = chosen or generate_password()
+    password = chosen or _shared_password()
     made = []
     for username, role, full_name in DEMO_USERS:
         exists = await session.scalar(select(User.id).where(func.lower(User.username) == username))
