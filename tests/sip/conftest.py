@@ -9,7 +9,6 @@ skipped only where they cannot be installed.
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -50,21 +49,33 @@ def pike_density() -> int:
 
 
 @pytest.fixture
-async def edge(app, settings: Settings, pike_density: int) -> AsyncIterator[KamailioEdge]:
+async def start_edge(app, settings: Settings):
+    """``await start_edge(**kw)`` -> a running KamailioEdge on the test's database and topic root."""
     try:
         kamailio_db_url(settings.database_url or "")
     except ValueError as exc:
         pytest.skip(str(exc))
-    sip = KamailioEdge(
-        database_url=settings.database_url,
-        mqtt_url=settings.mqtt_url,
-        topic_root=settings.mqtt_topic_root,
-        realm=settings.sip_realm,
-        pike_density=pike_density,
-    )
-    await sip.start()
-    yield sip
-    await sip.stop()
+    started: list[KamailioEdge] = []
+
+    async def _start(**kw) -> KamailioEdge:
+        sip = KamailioEdge(
+            database_url=settings.database_url,
+            mqtt_url=settings.mqtt_url,
+            topic_root=settings.mqtt_topic_root,
+            realm=settings.sip_realm,
+            **kw,
+        )
+        started.append(await sip.start())
+        return sip
+
+    yield _start
+    for sip in started:
+        await sip.stop()
+
+
+@pytest.fixture
+async def edge(start_edge, pike_density: int) -> KamailioEdge:
+    return await start_edge(pike_density=pike_density)
 
 
 @pytest.fixture

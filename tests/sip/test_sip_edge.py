@@ -6,14 +6,12 @@ import asyncio
 import contextlib
 import json
 import socket
-import ssl
-import subprocess
 
 import pytest
 from sqlalchemy import func, select
 
 from arc.ingest.models import InboxMessage, RejectedMessage
-from simulators.sip import Exchange, KamailioEdge, options
+from simulators.sip import Exchange, options
 from tests.sip.test_sip_units import mrq
 
 
@@ -78,44 +76,3 @@ async def test_a_flood_from_one_address_is_cut_off_while_other_units_are_served(
     assert 0 < answered < 100  # over its budget the flooding address is ignored
     assert await asyncio.to_thread(options, target) is None  # and stays ignored while it floods
     assert await asyncio.to_thread(options, target, source="127.0.0.2") == 200
-
-
-@pytest.fixture
-def tls_cert(tmp_path):
-    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def options_over_tls(port: int, cafile) -> str:
-    context = ssl.create_default_context(cafile=str(cafile))
-    context.check_hostname = False
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw) as tls:
-        local = tls.getsockname()
-        tls.sendall(
-            (
-                f"OPTIONS sip:arc@127.0.0.1:{port};transport=tls SIP/2.0\r\n"
-                f"Via: SIP/2.0/TLS {local[0]}:{local[1]};rport;branch=z9hG4bKtls1\r\n"
-                "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=t1\r\nTo: <sip:arc@127.0.0.1>\r\n"
-                "Call-ID: tls1@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-            ).encode()
-        )
-        return tls.recv(65535).decode().split("\r\n", 1)[0]
-
-
-async def test_the_tls_listener_answers_with_the_mounted_certificate(app, settings, tls_cert):
-    edge = KamailioEdge(
-        database_url=settings.database_url,
-        mqtt_url=settings.mqtt_url,
-        topic_root=settings.mqtt_topic_root,
-        tls_cert=tls_cert,
-    )
-    await edge.start()
-    try:
-        assert await asyncio.to_thread(options_over_tls, edge.tls_port, tls_cert[0]) == "SIP/2.0 200 OK"
-    finally:
-        await edge.stop()
