@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 import time
 from datetime import timedelta
@@ -267,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update={"port": args.port})
     configure_logging(settings.log_level)
 
+    if args.command in ("demo", "serve"):
+        # SIGTERM (docker stop, systemd, kill) ends the service like Ctrl-C does: every finally runs,
+        # so the embedded PostgreSQL and broker stop with it. uvicorn hands a captured SIGTERM back to
+        # this handler once it has shut down; the default action would kill the process first.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.command == "demo":
         runner = _serve(settings, seed=True, fleet=args.units)
     elif args.command == "serve":

@@ -40,8 +40,7 @@ class CommandError(Exception):
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    no_broker = settings.model_copy(update={"mqtt_url": settings.mqtt_url or "mqtt://unused"})
-    async with resolved_services(no_broker) as live:
+    async with resolved_services(settings, broker_needed=False) as live:
         engine = make_engine(live.database_url, pool_size=1)
         try:
             yield make_sessionmaker(engine)

@@ -16,6 +16,7 @@ import hmac
 import logging
 import secrets
 import socket
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -36,7 +37,11 @@ def start_postgres(data_dir: Path, database: str = EMBEDDED_DB_NAME) -> tuple[ob
     Returns the server handle (keep it referenced: it stops the server at exit)
     and an asyncpg URL for ``database``, created if missing.
     """
-    import pgserver  # imported late: only the embedded mode needs it
+    with warnings.catch_warnings():
+        # platformdirs (via pgserver) warns on every start that XDG_RUNTIME_DIR is unset on a server
+        # and uses /tmp/runtime-<uid>; that is fine here and nothing a user can act on
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver  # imported late: only the embedded mode needs it
 
     pgdata = (data_dir / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)

@@ -15,11 +15,12 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def resolved_services(
-    settings: Settings, *, fleet_cids: list[str] | None = None
+    settings: Settings, *, fleet_cids: list[str] | None = None, broker_needed: bool = True
 ) -> AsyncIterator[Settings]:
     """Yield settings whose database and MQTT URLs point at running services. An embedded broker
     gets a login for the service (``mqtt_url``) and one for the simulated fleet of ``fleet_cids``
-    (``simulator_mqtt_url``)."""
+    (``simulator_mqtt_url``). ``broker_needed=False`` (a command that only uses the database):
+    no broker is started and none is mentioned."""
     updates: dict[str, str] = {}
     pg_server = None
     broker: EmbeddedBroker | None = None
@@ -27,7 +28,9 @@ async def resolved_services(
         pg_server, updates["database_url"] = await asyncio.to_thread(start_postgres, settings.data_dir)
     else:
         log.info("using external PostgreSQL (LIFELINE_DATABASE_URL)")
-    if settings.mqtt_url is None:
+    if not broker_needed:
+        pass
+    elif settings.mqtt_url is None:
         broker = EmbeddedBroker(topic_root=settings.mqtt_topic_root, fleet_cids=fleet_cids)
         updates["mqtt_url"] = await broker.start()
         updates["simulator_mqtt_url"] = broker.fleet_url
@@ -41,4 +44,8 @@ async def resolved_services(
             await broker.stop()
         if pg_server is not None:
             await asyncio.to_thread(pg_server.cleanup)
-            log.info("embedded PostgreSQL stopped (data kept in %s)", settings.data_dir / "postgres")
+            if (settings.data_dir / "postgres" / "postmaster.pid").exists():
+                # another lifeline process (a running demo) still uses it: say so, not "stopped"
+                log.info("embedded PostgreSQL left running for the other lifeline process using it")
+            else:
+                log.info("embedded PostgreSQL stopped (data kept in %s)", settings.data_dir / "postgres")

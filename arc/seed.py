@@ -59,6 +59,7 @@ DEMO_USERS = [
     ("operator", "operator", "Demo Operator"),
     ("tec", "tec", "Demo TEC Officer"),
     ("finance", "finance", "Demo Finance"),
+    ("ers", "ers", "Demo ERS Responder"),
 ]
 
 

@@ -7,10 +7,26 @@ import asyncio
 import contextlib
 import logging
 
+from devices.protocol.codes import SNU_TEXT
 from simulators.fleet import Fleet
 
 log = logging.getLogger(__name__)
 DEFAULT_CID_BASE = 4401001  # the demo's seeded units come first
+
+
+def answers_in_words(answers: dict) -> str:
+    """{0: 5, None: 1} -> "5 answered 'OK' (snu 0), 1 unanswered (the unit gave up)"."""
+    if not answers:
+        return "none (no unit sent anything)"
+    parts = []
+    for snu, n in sorted(answers.items(), key=lambda kv: (kv[0] is None, kv[0] if kv[0] is not None else 0)):
+        what = (
+            "unanswered (the unit gave up)"
+            if snu is None
+            else f"answered '{SNU_TEXT.get(snu, 'unknown')}' (snu {snu})"
+        )
+        parts.append(f"{n} {what}")
+    return ", ".join(parts)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,4 +70,4 @@ async def run(mqtt_url: str | None, root: str, args: argparse.Namespace) -> None
     for unit in fleet.units.values():
         for snu, n in unit.answers.items():
             answers[snu] = answers.get(snu, 0) + n
-    log.info("final answers by snu (None = gave up): %s", answers)
+    log.info("final answers: %s", answers_in_words(answers))
