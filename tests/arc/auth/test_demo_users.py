@@ -24,8 +24,10 @@ async def test_demo_users_get_a_generated_password_printed_once(
         ("operator", "operator"),
         ("tec", "tec"),
         ("finance", "finance"),
+        ("ers", "ers"),  # every role has a demo user
     }
     password = made[0][2]
+    assert {p for _, _, p in made} == {password}, "one password for all, shown once"
     assert password and len(password) >= 16
     print_demo_users(made, settings)
     assert password in capsys.readouterr().err
