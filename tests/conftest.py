@@ -221,7 +221,9 @@ async def live_server(db, settings: Settings, clock: FrozenClock, components: li
                 task.result()  # raises what stopped it
                 raise RuntimeError("uvicorn exited during start-up")
             await asyncio.sleep(0.02)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", app=application, settings=served, server=server)
+    yield SimpleNamespace(
+        url=f"http://127.0.0.1:{port}", app=application, settings=served, server=server, serving=task
+    )
     server.should_exit = True
     async with asyncio.timeout(30):
         await task

@@ -175,11 +175,17 @@ async def test_idle_stream_keeps_alive_and_stops_once_the_session_is_revoked(
 
 async def test_shutting_the_server_down_ends_open_streams_promptly(live_server, engine, clock):
     token = await _token(engine, clock, "operator")
+    hub = live_server.app.state.live_hub
     async with _open(live_server, token) as (_, events):
         [hello] = await _take(events, 1)
         assert hello.event == "hello"
+        assert hub.subscribers == 1  # this stream
         live_server.server.should_exit = True  # as SIGTERM does
-        async with asyncio.timeout(3):  # well before uvicorn's own graceful-shutdown timeout
+        async with asyncio.timeout(3):  # well before uvicorn's own graceful-shutdown timeout (10 s)
             rest = [event async for event in events]  # the stream ends instead of holding shutdown up
     assert rest == []
-    assert live_server.app.state.live_hub is None or live_server.app.state.live_hub.subscribers == 0
+    # and the whole process goes: uvicorn's shutdown and the app's lifespan (the hub stopped) run
+    # to their end in seconds, not at the graceful-shutdown backstop
+    done, _ = await asyncio.wait({live_server.serving}, timeout=3)
+    assert done, "the server was still shutting down 3 s later"
+    assert live_server.app.state.live_hub is None and hub.subscribers == 0
