@@ -246,6 +246,8 @@ class SippUnit:
         text = trace.read_text(errors="replace") if trace.exists() else ""
         answers, received, sent = parse_trace(text)
         errors = (work / "errors.log").read_text(errors="replace") if (work / "errors.log").exists() else ""
+        if not os.environ.get("LIFELINE_KEEP_SIPP"):  # set it to keep sipp's scenario and traces
+            shutil.rmtree(work, ignore_errors=True)
         done = stopped_early and bool(expect_mrs) and len(received) >= expect_mrs
         return SippResult(
             returncode=0 if done else proc.returncode if proc.returncode is not None else -1,
