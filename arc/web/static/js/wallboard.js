@@ -57,6 +57,7 @@ async function loadKpis() {
 
 startPage(["supervisor", "operator"], async () => {
   startAgeTicker(document);
+  await draw(); // first: it learns the server's clock, so "today" is the server's day
   await loadKpis();
   await draw();
   setInterval(draw, QUEUE_MS);
