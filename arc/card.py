@@ -8,11 +8,10 @@ so it lives in the composition layer. Key-safe information is read through
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +20,7 @@ from arc.alarms.keysafe import read_key_safe
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.alarms.service import event_view, get_alarm
 from arc.alarms.views import alarm_summary
-from arc.audit.service import VIEW_ID_LENGTH, record_customer, seen_in_view
+from arc.audit.service import ViewId, record_customer, seen_in_view
 from arc.auth.deps import Operator
 from arc.auth.models import User
 from arc.card_schemas import AlarmCard
@@ -298,17 +297,6 @@ async def build_card(
 
 
 router = APIRouter(tags=["alarms"])
-
-
-ViewId = Annotated[
-    str | None,
-    Query(
-        max_length=VIEW_ID_LENGTH,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="the page's id for this opening of the card, repeated on its refreshes: what you "
-        "looked at is audited once per view (without it, every request is audited)",
-    ),
-]
 
 
 @router.get("/alarms/{alarm_id}", summary="The alarm card", response_model=AlarmCard)

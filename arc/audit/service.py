@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from fastapi import Request
+from fastapi import Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ class Actor(Protocol):
     id: int
     username: str
     role: str
+
 
 CLIENT_IP_LENGTH = 64  # the audit and log-in failure columns
 
@@ -77,6 +78,15 @@ async def record(
 
 VIEW_ID_LENGTH = 64
 VIEW_LASTS = timedelta(days=1)
+ViewId = Annotated[
+    str | None,
+    Query(
+        max_length=VIEW_ID_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the page's id for this opening of the page, repeated on its refreshes: what you "
+        "looked at is audited once per view (without it, every request is audited)",
+    ),
+]
 
 
 async def seen_in_view(

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from arc.alarms.keysafe import read_key_safe
 from arc.alarms.models import Alarm
 from arc.alarms.views import alarm_summary
-from arc.audit.service import record
+from arc.audit.service import ViewId, record, seen_in_view
 from arc.auth.deps import Operator, require_roles
 from arc.auth.models import User
 from arc.dispatch import service
@@ -102,7 +102,9 @@ async def task_status(
     return await one_task_view(session, task)
 
 
-async def _job(request: Request, session, user: User, task: ResponseTask, task_view: dict) -> dict:
+async def _job(
+    request: Request, session, user: User, task: ResponseTask, task_view: dict, view: str | None = None
+) -> dict:
     """An ERS responder's view of a job: name and address once it is offered to them (open, alarm
     not closed), phone, key safe and the risks a responder walking in must know (lives alone,
     oxygen, a dog...) only once they accept it. Each showing is audited. The job of an alarm the
@@ -113,7 +115,10 @@ async def _job(request: Request, session, user: User, task: ResponseTask, task_v
     offered = customer is not None and task.status in OPEN and not closed
     on_the_job = offered and task.status in ("accepted", "en_route", "arrived")
     key_safe = None
-    if offered:
+    now = request.app.state.clock.now()
+    # once per page view and stage: accepting shows more (phone, key safe, risks), audited anew
+    stage_view = f"{view}-{'on-job' if on_the_job else 'offered'}" if view else None
+    if offered and not await seen_in_view(session, user, "ers_job", task.id, stage_view, now=now):
         fields = ["name", "address", *(["phone", "key_safe", "risk_notes"] if on_the_job else [])]
         await record(
             session,
@@ -123,11 +128,17 @@ async def _job(request: Request, session, user: User, task: ResponseTask, task_v
             object_id=task.id,
             customer_id=customer.id,
             request=request,
-            detail={"fields": fields},
+            detail={"fields": fields, **({"view": stage_view} if stage_view else {})},
         )
     if on_the_job:
         key_safe = await read_key_safe(
-            session, customer, user, purpose=f"ERS task {task.id}", request=request, alarm_id=alarm.id
+            session,
+            customer,
+            user,
+            purpose=f"ERS task {task.id}",
+            request=request,
+            alarm_id=alarm.id,
+            view=view,
         )
     return {
         **task_view,
@@ -152,7 +163,7 @@ async def _job(request: Request, session, user: User, task: ResponseTask, task_v
 
 
 @router.get("/ers/jobs", summary="My open jobs (ERS responder)", response_model=ErsJobs)
-async def ers_jobs(request: Request, session: Session, user: ErsUser) -> dict:
+async def ers_jobs(request: Request, session: Session, user: ErsUser, view: ViewId = None) -> dict:
     # a job whose alarm the ARC has closed stays listed for a while, marked closed, then goes
     closed_since = request.app.state.clock.now() - CLOSED_JOB_SHOWN
     tasks = list(
@@ -168,7 +179,9 @@ async def ers_jobs(request: Request, session: Session, user: ErsUser) -> dict:
         )
     )
     views = await task_views(session, tasks)
-    return {"items": [await _job(request, session, user, t, v) for t, v in zip(tasks, views, strict=True)]}
+    return {
+        "items": [await _job(request, session, user, t, v, view) for t, v in zip(tasks, views, strict=True)]
+    }
 
 
 @router.post(

@@ -154,3 +154,21 @@ async def test_ers_job_shows_the_risks_once_accepted_and_says_when_the_alarm_is_
     assert job["risk_notes"] is None and job["key_safe"] is None and job["address"] is None
     clock.advance(hours=3)
     assert (await erin.get("/api/ers/jobs")).json()["items"] == []  # gone from the list later
+
+
+async def test_ers_page_polling_one_view_is_audited_once_per_stage(client_as, session, clock):
+    _s, erin, _operator, task = await _ers_job(client_as, session, clock)
+    for _ in range(4):  # the page polls every 15 s
+        await erin.get("/api/ers/jobs", params={"view": "page1"})
+    await erin.post(f"/api/ers/jobs/{task['id']}/status", json={"status": "accepted"})
+    for _ in range(4):
+        await erin.get("/api/ers/jobs", params={"view": "page1"})
+    rows = (
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "ers_job").order_by(AuditEntry.id)
+        )
+    ).all()
+    fields = [r.detail["fields"] for r in rows]
+    # the status answer itself (no view) is one look; each stage of the page's view is one more
+    assert fields.count(["name", "address"]) == 1
+    assert fields.count(["name", "address", "phone", "key_safe", "risk_notes"]) == 2
