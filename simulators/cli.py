@@ -1,4 +1,5 @@
-"""`lifeline simulate --units N`: virtual units over MQTT against a running service."""
+"""`lifeline simulate --units N`: virtual units over MQTT against a running service;
+`lifeline simulate --scenario NAME` runs a scripted scenario (simulators/scenarios/), `--list` lists them."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 
 from devices.protocol.codes import SNU_TEXT
 from simulators.fleet import Fleet
+from simulators.scenario import ScenarioError, load, shipped_names
+from simulators.scenario_run import Runner
 
 log = logging.getLogger(__name__)
 DEFAULT_CID_BASE = 4401001  # the demo's seeded units come first
@@ -49,10 +53,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration", type=float, help="stop after this many seconds (default: run until Ctrl-C)"
     )
     parser.add_argument("--seed", type=int, help="random seed, for a repeatable run")
+    parser.add_argument("--scenario", metavar="NAME", help="run a scripted scenario (a shipped name or a .toml path)")
+    parser.add_argument("--list", action="store_true", help="list the shipped scenarios and stop")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="scenario time runs this many times faster (default 1)"
+    )
+
+
+def list_scenarios() -> str:
+    lines = []
+    for name in shipped_names():
+        try:
+            lines.append(f"  {name:<22} {load(name).description}")
+        except ScenarioError as exc:
+            lines.append(f"  {name:<22} (cannot be read: {exc})")
+    return "scenarios (lifeline simulate --scenario NAME):\n" + "\n".join(lines)
+
+
+async def run_scenario(url: str, root: str, args: argparse.Namespace) -> None:
+    try:
+        scenario = load(args.scenario)
+    except ScenarioError as exc:
+        raise SystemExit(f"lifeline simulate: {exc}") from None
+    if args.speed <= 0:
+        raise SystemExit("lifeline simulate: --speed must be above 0")
+    runner = Runner(scenario, url, root, args.cid_base, speed=args.speed)
+    print(f"{scenario.name}: {scenario.description}", file=sys.stderr)
+    report = await runner.run()
+    print(report.in_words())
 
 
 async def run(mqtt_url: str | None, root: str, args: argparse.Namespace) -> None:
+    if args.list:
+        print(list_scenarios())
+        return
     url = mqtt_url or "mqtt://127.0.0.1:18830"  # the demo's embedded broker
+    if args.scenario:
+        await run_scenario(url, root, args)
+        return
     cids = [str(args.cid_base + i) for i in range(args.units)]
     fleet = Fleet(
         url,

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Callable
 
 import aiomqtt
 
@@ -29,16 +30,23 @@ class Fleet:
         give_up_s: float = 180.0,
         xml_share: float = 0.0,
         seed: int | None = None,
+        autonomous: bool = True,
+        on_reply: Callable[[str, bytes], None] | None = None,
     ) -> None:
+        """``autonomous=False``: the units send only what they are told (a scenario drives them);
+        ``on_reply(cid, payload)`` sees every `mrs`, also those that match no session."""
         self.mqtt_url = mqtt_url
         self.root = root
         self.alarm_every_s = alarm_every_s
+        self.autonomous = autonomous
+        self.on_reply = on_reply
+        self.published = 0  # every publish, retransmissions included
         rng = random.Random(seed)
         self._client: aiomqtt.Client | None = None
         self.units = {
             cid: VirtualUnit(
                 cid,
-                self._publish,
+                self.publish,
                 root,
                 fmt="xml" if rng.random() < xml_share else "json",
                 retry_s=retry_s,
@@ -50,10 +58,11 @@ class Fleet:
         }
         self.connected = asyncio.Event()
 
-    async def _publish(self, topic: str, payload: bytes) -> None:
+    async def publish(self, topic: str, payload: bytes) -> None:
         if self._client is None:
             raise ConnectionError("fleet not connected")
         await self._client.publish(topic, payload, qos=1)
+        self.published += 1
 
     async def run(self, duration: float | None = None) -> None:
         """Run until cancelled (or for ``duration`` seconds); reconnects with backoff."""
@@ -73,9 +82,13 @@ class Fleet:
                     self.connected.set()
                     log.info("simulated fleet of %d units connected", len(self.units))
                     backoff = 0.5
-                    tasks = [asyncio.create_task(u.run(per_unit_alarm)) for u in self.units.values()]
+                    if self.autonomous:
+                        tasks = [asyncio.create_task(u.run(per_unit_alarm)) for u in self.units.values()]
                     async for message in client.messages:
-                        unit = self.units.get(str(message.topic).split("/")[-2])
+                        cid = str(message.topic).split("/")[-2]
+                        if self.on_reply is not None:
+                            self.on_reply(cid, bytes(message.payload))
+                        unit = self.units.get(cid)
                         if unit is not None:
                             unit.deliver(bytes(message.payload))
             except aiomqtt.MqttError as exc:

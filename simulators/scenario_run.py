@@ -1,0 +1,177 @@
+"""Run a scenario (simulators/scenario.py) over MQTT: a live progress line, then what happened in words."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from simulators.fleet import Fleet
+from simulators.scenario import Scenario, Step
+from simulators.unit import HOLD, decode_mrs
+
+MEANING = {
+    0: "answered OK",
+    HOLD: "held for an operator",
+    1: "refused as too long",
+    2: "refused as unreadable",
+    3: "refused as wrong data",
+    5: "not treated (the unit would try its next receiver)",
+    6: "refused as busy",
+    7: "refused for a missing tag",
+    10: "refused for a missing ref",
+}
+GAVE_UP = "unanswered (the unit gave up and sent RE)"
+NO_ANSWER = "not answered by the end"
+
+
+@dataclass
+class Session:
+    kind: str
+    last_snu: int | None = None
+    gave_up: bool = False
+
+    def outcome(self) -> str:
+        if self.gave_up:
+            return GAVE_UP
+        if self.last_snu is None:
+            return NO_ANSWER
+        return MEANING.get(self.last_snu, f"answered snu {self.last_snu}")
+
+
+@dataclass
+class Report:
+    scenario: Scenario
+    sessions: dict[tuple[str, str], Session]
+    stray: Counter  # answers that match no session (e.g. to a message with no readable ref), by meaning
+    published: int
+    seconds: float
+
+    def outcomes(self) -> Counter:
+        return Counter(s.outcome() for s in self.sessions.values())
+
+    def in_words(self) -> str:
+        kinds = Counter(s.kind for s in self.sessions.values())
+        sent = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in kinds.most_common())
+        answers = ", ".join(f"{n} {what}" for what, n in self.outcomes().most_common()) or "none"
+        text = (
+            f"Scenario '{self.scenario.name}' ran {self.seconds:.1f} s with {self.scenario.units} "
+            f"unit{'s' if self.scenario.units != 1 else ''}: {len(self.sessions)} messages ({sent}), "
+            f"{self.published} publishes with retransmissions. Answers: {answers}."
+        )
+        if self.stray:
+            stray = ", ".join(f"{n} {what}" for what, n in self.stray.most_common())
+            text += f" Answers to messages without a usable ref: {stray}."
+        return text
+
+
+class Runner:
+    def __init__(self, scenario: Scenario, mqtt_url: str, root: str, cid_base: int, *, speed: float = 1.0):
+        self.scenario = scenario
+        self.speed = speed
+        self.cids = [str(cid_base + i) for i in range(scenario.units)]
+        self.sessions: dict[tuple[str, str], Session] = {}
+        self.stray: Counter = Counter()
+        self.fleet = Fleet(
+            mqtt_url,
+            root,
+            self.cids,
+            retry_s=(5.0 / speed, 20.0 / speed),
+            give_up_s=180.0 / speed,
+            autonomous=False,
+            on_reply=self._on_reply,
+        )
+        self._last_alarm: dict[str, str] = {}
+        self._raw = 0
+        self._waiting = 0  # sessions without any answer yet
+        self._all_answered = asyncio.Event()
+
+    def _open(self, cid: str, ref: str, kind: str) -> Session:
+        if (cid, ref) not in self.sessions:
+            self.sessions[(cid, ref)] = Session(kind)
+            self._waiting += 1
+            self._all_answered.clear()
+        return self.sessions[(cid, ref)]
+
+    def _on_reply(self, cid: str, payload: bytes) -> None:
+        reply = decode_mrs(payload)
+        session = self.sessions.get((cid, str(reply.get("ref", ""))))
+        if session is not None:
+            if session.last_snu is None:
+                self._waiting -= 1
+                if self._waiting == 0:
+                    self._all_answered.set()
+            session.last_snu = reply.get("snu")
+        elif reply:
+            self.stray[MEANING.get(reply["snu"], f"answered snu {reply['snu']}")] += 1
+
+    async def _send(self, step: Step, number: int) -> None:
+        cid = self.cids[number - 1]
+        unit = self.fleet.units[cid]
+        if step.send == "raw":
+            self._raw += 1
+            ref = f"X{self._raw:06d}"
+            self._open(cid, ref, "hostile or malformed message")
+            text = step.payload.replace("{cid}", cid).replace("{ref}", ref).replace("{pad}", "x" * step.pad)
+            await self.fleet.publish(unit.topic, text.encode("utf-8", "surrogatepass"))
+            return
+        ref = self._last_alarm.get(cid, unit.new_ref("R")) if step.send == "reset" else unit.new_ref(step.send[0].upper())
+        message = {"ref": ref, "cid": cid, **step.tags}
+        if step.as_unit is not None:
+            message["cid"] = self.cids[step.as_unit - 1]
+        if step.clock_skew is not None:
+            message["tim"] = (datetime.now(UTC) + timedelta(seconds=step.clock_skew)).isoformat(timespec="seconds")
+        if step.send == "alarm":
+            self._last_alarm[cid] = ref
+        kind = "spoofed message" if step.as_unit is not None else step.send
+        session = self._open(cid, ref, kind)
+        if await unit.exchange(message) is None:
+            session.gave_up = True
+
+    def progress(self, elapsed: float, total: float) -> str:
+        outcomes = Counter(s.outcome() for s in self.sessions.values())
+        return (
+            f"{self.scenario.name}: {elapsed:5.1f}/{total:.0f} s  sent {len(self.sessions)}  "
+            f"OK {outcomes[MEANING[0]]}  held {outcomes[MEANING[HOLD]]}  "
+            f"waiting {outcomes[NO_ANSWER]}  other {len(self.sessions) - sum(outcomes[k] for k in (MEANING[0], MEANING[HOLD], NO_ANSWER))}"
+        )
+
+    async def run(self, out: TextIO | None = sys.stderr) -> Report:
+        fleet_task = asyncio.create_task(self.fleet.run())
+        tasks: list[asyncio.Task] = []
+        ticker: asyncio.Task | None = None
+        started = time.monotonic()
+        total = (self.scenario.length + self.scenario.settle) / self.speed
+        try:
+            await asyncio.wait_for(self.fleet.connected.wait(), 10)
+            started = time.monotonic()
+            if out is not None:
+                ticker = asyncio.create_task(self._tick(started, total, out))
+            for at, step, number in self.scenario.schedule():
+                await asyncio.sleep(max(0.0, started + at / self.speed - time.monotonic()))
+                tasks.append(asyncio.create_task(self._send(step, number)))
+            await asyncio.sleep(0)  # the last sends open their sessions
+            if self._waiting:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._all_answered.wait(), self.scenario.settle / self.speed)
+        finally:
+            for task in [*tasks, fleet_task, *([ticker] if ticker else [])]:
+                task.cancel()
+            for task in [*tasks, fleet_task, *([ticker] if ticker else [])]:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if out is not None:
+            print(f"\r{self.progress(time.monotonic() - started, total)}", file=out)
+        return Report(self.scenario, self.sessions, self.stray, self.fleet.published, time.monotonic() - started)
+
+    async def _tick(self, started: float, total: float, out: TextIO) -> None:
+        tty = out.isatty()
+        while True:
+            await asyncio.sleep(0.5 if tty else 5.0)
+            line = self.progress(time.monotonic() - started, total)
+            print(f"\r{line}\033[K" if tty else line, end="" if tty else "\n", file=out, flush=True)

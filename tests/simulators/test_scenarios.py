@@ -1,0 +1,64 @@
+"""Scenario files: every shipped one parses, a bad one is refused naming its step, and a run over
+the real broker against the real ingest gets the answers a person would expect."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from arc.alarms.models import Alarm
+from simulators.cli import list_scenarios
+from simulators.scenario import ScenarioError, load, parse, shipped_names
+from simulators.scenario_run import Runner
+from tests.factories import create_connection, create_customer, create_unit
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_every_shipped_scenario_parses_and_is_listed(name):
+    scenario = load(name)
+    assert scenario.schedule() and scenario.description
+    assert name in list_scenarios() and scenario.description in list_scenarios()
+
+
+def test_enough_scenarios_are_shipped():
+    assert {"normal-evening", "mains-failure", "hostile-messages"} <= set(shipped_names())
+
+
+@pytest.mark.parametrize(
+    ("step", "says"),
+    [
+        ('send = "alarn"', "step 2: 'send' must be one of"),
+        ('send = "status"', "step 2: a status step needs an 'stc'"),
+        ('send = "alarm"\nunits = 9', "step 2: unit 9 is not one of 1..3"),
+        ('send = "alarm"\nstcc = "0010"', "step 2: unknown key 'stcc'"),
+        ('send = "alarm"\ntimes = 3', "step 2: 'times' > 1 needs 'every'"),
+        ('send = "raw"', "step 2: 'payload' (a string) goes with send = \"raw\""),
+    ],
+)
+def test_a_bad_step_is_refused_with_its_number(step, says):
+    text = f'description = "x"\nunits = 3\n[[steps]]\nsend = "heartbeat"\n[[steps]]\n{step}\n'
+    with pytest.raises(ScenarioError, match="scenario 'bad' " + says.replace("(", r"\(").replace(")", r"\)")):
+        parse(text, "bad")
+
+
+def test_an_unknown_scenario_names_the_shipped_ones():
+    with pytest.raises(ScenarioError, match=r"no scenario 'nope'.*normal-evening"):
+        load("nope")
+
+
+async def _register(session, count: int, base: int) -> None:
+    for i in range(count):
+        await create_connection(session, await create_customer(session), await create_unit(session, cid=str(base + i)))
+    await session.commit()
+
+
+async def test_normal_evening_over_the_broker_answers_heartbeats_and_holds_alarms(app, session, settings):
+    base = 8_100_000 + (id(session) % 10_000) * 10
+    await _register(session, 6, base)
+    runner = Runner(load("normal-evening"), settings.mqtt_url, settings.mqtt_topic_root, base, speed=10)
+    report = await runner.run(out=None)
+    assert report.outcomes() == {"answered OK": 19, "held for an operator": 2}
+    words = report.in_words()
+    assert "19 answered OK, 2 held for an operator" in words and "18 heartbeats, 2 alarms, 1 status" in words
+    alarms = list(await session.scalars(select(Alarm)))
+    assert len(alarms) == 2 and all(a.status == "queued" for a in alarms)
