@@ -10,8 +10,11 @@ table by id); it never slows the others down.
 Ordering. Ids come from a sequence, but transactions commit in any order: id 11
 can be visible while id 10 is still in flight (or rolled back and never coming).
 The hub delivers in id order and holds back at such a gap until every
-transaction that was running when the gap was seen has finished (read from
-``pg_current_snapshot()``); after ``gap_hold`` seconds it moves on anyway.
+transaction of this database that was running when the gap was seen has finished
+(``pg_current_snapshot()`` narrowed to this database's backends in ``pg_stat_activity`` —
+transactions of other databases on the same server cannot hold our ids, and on a shared
+server they would otherwise hold every gap for ``gap_hold``); after ``gap_hold`` seconds it
+moves on anyway.
 Either way the skipped ids stay on a watch list for a while, and if one of
 them commits late it is still delivered — without an SSE ``id:`` line, so a
 browser's resume point (``Last-Event-ID``) never moves backwards. So ``cursor``
@@ -284,9 +287,9 @@ class LiveHub:
         now = time.monotonic()
         self._late = {i: until for i, until in self._late.items() if until > now}
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            snapshot = await conn.fetchval("SELECT pg_current_snapshot()::text")
+            snapshot, local = await conn.fetchrow(_SNAPSHOT)
             rows = await conn.fetch(_FETCH, self.cursor, list(self._late), self.batch)
-        running = _running_xids(snapshot)
+        running = _running_xids(snapshot, set(local))
         for row in rows:
             event_id = row["id"]
             if event_id <= self.cursor:
@@ -327,10 +330,21 @@ class LiveHub:
         return True
 
 
-def _running_xids(snapshot: str) -> set[int]:
-    """Transaction ids in progress in a ``pg_current_snapshot()`` text ``xmin:xmax:xip,...``."""
+_SNAPSHOT = """
+SELECT pg_current_snapshot()::text,
+       coalesce((SELECT array_agg(backend_xid::text::bigint) FROM pg_stat_activity
+                 WHERE datname = current_database() AND backend_xid IS NOT NULL), '{}')
+"""
+
+
+def _running_xids(snapshot: str, local: set[int] | None = None) -> set[int]:
+    """Transaction ids in progress in a ``pg_current_snapshot()`` text ``xmin:xmax:xip,...``;
+    with ``local`` (32-bit xids of this database's backends) only those of this database."""
     xip = snapshot.split(":", 2)[2]
-    return {int(x) for x in xip.split(",") if x}
+    running = {int(x) for x in xip.split(",") if x}
+    if local is None:
+        return running
+    return {x for x in running if (x & 0xFFFFFFFF) in local}
 
 
 def plain_dsn(database_url: str) -> str:

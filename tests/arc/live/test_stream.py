@@ -73,6 +73,34 @@ async def test_rolled_back_event_never_arrives_and_does_not_hold_up_later_ones(h
     assert loop.time() - started < hub.gap_hold, "a rolled-back id should not stall the stream"
 
 
+async def test_a_transaction_in_another_database_does_not_hold_up_the_stream(hub, engine, database_url):
+    """Ids of this database can only be held by its own transactions: a long transaction on
+    another database of the same server (another service, a report) must not stall a gap."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    parts = urlsplit(plain_dsn(database_url))
+    other = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        busy = other.transaction()
+        await busy.start()
+        await other.fetchval("SELECT txid_current()")  # it holds an xid until it ends
+        sub = hub.subscribe()
+        async with make_sessionmaker(engine)() as s:
+            await emit(s, "alarm.opened", {"doomed": True})
+            await s.rollback()
+        [kept] = await _emit_committed(engine, 1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        got = await _next(sub)
+        assert got.id == kept
+        assert loop.time() - started < hub.gap_hold / 2, "another database's transaction held the gap"
+        await busy.rollback()
+    finally:
+        await other.close()
+
+
 async def test_out_of_order_commits_are_delivered_in_id_order(hub, engine):
     sub = hub.subscribe()
     maker = make_sessionmaker(engine)
