@@ -28,6 +28,8 @@ MEANING = {
 }
 GAVE_UP = "unanswered (the unit gave up and sent RE)"
 NO_ANSWER = "not answered by the end"
+REFLESS = "sent without a ref (their answers are below)"
+NOUNS = {"status": "status message", "raw": "malformed or hostile message", "spoof": "spoofed message"}
 
 
 @dataclass
@@ -35,8 +37,11 @@ class Session:
     kind: str
     last_snu: int | None = None
     gave_up: bool = False
+    refless: bool = False  # a raw message with no ref: its answer cannot be told apart
 
     def outcome(self) -> str:
+        if self.refless:
+            return REFLESS
         if self.gave_up:
             return GAVE_UP
         if self.last_snu is None:
@@ -57,17 +62,23 @@ class Report:
 
     def in_words(self) -> str:
         kinds = Counter(s.kind for s in self.sessions.values())
-        sent = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in kinds.most_common())
+        sent = ", ".join(_plural(NOUNS.get(kind, kind), n) for kind, n in kinds.most_common())
         answers = ", ".join(f"{n} {what}" for what, n in self.outcomes().most_common()) or "none"
         text = (
-            f"Scenario '{self.scenario.name}' ran {self.seconds:.1f} s with {self.scenario.units} "
-            f"unit{'s' if self.scenario.units != 1 else ''}: {len(self.sessions)} messages ({sent}), "
-            f"{self.published} publishes with retransmissions. Answers: {answers}."
+            f"Scenario '{self.scenario.name}' ran {self.seconds:.1f} s with {_plural('unit', self.scenario.units)}: "
+            f"{_plural('message', len(self.sessions))} ({sent}), {_plural('publish', self.published)} "
+            f"counting retransmissions. Answers: {answers}."
         )
         if self.stray:
             stray = ", ".join(f"{n} {what}" for what, n in self.stray.most_common())
             text += f" Answers to messages without a usable ref: {stray}."
         return text
+
+
+def _plural(noun: str, n: int) -> str:
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun}es" if noun.endswith(("s", "sh")) else f"{n} {noun}s"
 
 
 class Runner:
@@ -116,7 +127,10 @@ class Runner:
         if step.send == "raw":
             self._raw += 1
             ref = f"X{self._raw:06d}"
-            self._open(cid, ref, "hostile or malformed message")
+            if "{ref}" in step.payload:
+                self._open(cid, ref, "raw")
+            else:
+                self.sessions[(cid, f"-{ref}")] = Session("raw", refless=True)
             text = step.payload.replace("{cid}", cid).replace("{ref}", ref).replace("{pad}", "x" * step.pad)
             await self.fleet.publish(unit.topic, text.encode("utf-8", "surrogatepass"))
             return
@@ -128,7 +142,7 @@ class Runner:
             message["tim"] = (datetime.now(UTC) + timedelta(seconds=step.clock_skew)).isoformat(timespec="seconds")
         if step.send == "alarm":
             self._last_alarm[cid] = ref
-        kind = "spoofed message" if step.as_unit is not None else step.send
+        kind = "spoof" if step.as_unit is not None else step.send
         session = self._open(cid, ref, kind)
         if await unit.exchange(message) is None:
             session.gave_up = True

@@ -3,6 +3,8 @@ the real broker against the real ingest gets the answers a person would expect."
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -62,3 +64,32 @@ async def test_normal_evening_over_the_broker_answers_heartbeats_and_holds_alarm
     assert "19 answered OK, 2 held for an operator" in words and "18 heartbeats, 2 alarms, 1 status" in words
     alarms = list(await session.scalars(select(Alarm)))
     assert len(alarms) == 2 and all(a.status == "queued" for a in alarms)
+
+
+async def test_hostile_messages_are_refused_by_meaning_and_the_units_still_work(app, session, settings):
+    base = 8_300_000 + (id(session) % 10_000) * 10
+    await _register(session, 2, base)
+    progress = io.StringIO()
+    runner = Runner(load("hostile-messages"), settings.mqtt_url, settings.mqtt_topic_root, base, speed=10)
+    report = await runner.run(out=progress)
+    assert report.outcomes() == {
+        "answered OK": 2,  # the heartbeats afterwards
+        "refused as unreadable": 2,  # cut-off JSON, the XML entity bomb
+        "refused for a missing tag": 1,
+        "refused as too long": 1,
+        "not answered by the end": 1,  # past the broker's packet cap: never reaches the service
+        "sent without a ref (their answers are below)": 2,
+    }
+    assert report.stray == {"refused as unreadable": 1, "refused for a missing ref": 1}
+    assert "hostile-messages:" in progress.getvalue() and "sent 9" in progress.getvalue()
+    assert await session.scalar(select(Alarm.id)) is None
+
+
+async def test_a_unit_naming_another_units_cid_is_refused_and_raises_no_alarm(app, session, settings):
+    base = 8_400_000 + (id(session) % 10_000) * 10
+    await _register(session, 2, base)
+    runner = Runner(load("spoofed-cid"), settings.mqtt_url, settings.mqtt_topic_root, base, speed=10)
+    report = await runner.run(out=None)
+    assert report.outcomes() == {"answered OK": 3, "refused as wrong data": 2}
+    assert "2 spoofed messages" in report.in_words()
+    assert await session.scalar(select(Alarm.id)) is None
