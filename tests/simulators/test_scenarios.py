@@ -3,7 +3,11 @@ the real broker against the real ingest gets the answers a person would expect."
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import select
@@ -93,3 +97,33 @@ async def test_a_unit_naming_another_units_cid_is_refused_and_raises_no_alarm(ap
     assert report.outcomes() == {"answered OK": 3, "refused as wrong data": 2}
     assert "2 spoofed messages" in report.in_words()
     assert await session.scalar(select(Alarm.id)) is None
+
+
+def _lifeline(settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LIFELINE_MQTT_URL": settings.mqtt_url, "LIFELINE_MQTT_TOPIC_ROOT": settings.mqtt_topic_root}
+    return subprocess.run(
+        [sys.executable, "-m", "arc.cli", "simulate", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_lifeline_simulate_list_names_each_scenario_with_its_description(settings):
+    done = _lifeline(settings, "--list")
+    assert done.returncode == 0
+    assert all(f"{name} " in done.stdout for name in shipped_names())
+    assert load("storm").description in done.stdout
+
+
+async def test_lifeline_simulate_scenario_says_what_happened_in_words(app, session, settings):
+    base = 8_500_000 + (id(session) % 10_000) * 10
+    await _register(session, 2, base)
+    done = await asyncio.to_thread(
+        _lifeline, settings, "--scenario", "spoofed-cid", "--speed", "10", "--cid-base", str(base)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 answered OK, 2 refused as wrong data" in done.stdout
+    assert "spoofed-cid: " in done.stderr and "sent 5" in done.stderr  # the description and the progress line
+
+
+def test_lifeline_simulate_an_unknown_scenario_fails_naming_the_shipped_ones(settings):
+    done = _lifeline(settings, "--scenario", "nope")
+    assert done.returncode != 0 and "no scenario 'nope'" in done.stderr and "storm" in done.stderr
