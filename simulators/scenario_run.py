@@ -69,6 +69,8 @@ class Report:
             f"{_plural('message', len(self.sessions))} ({sent}), {_plural('publish', self.published)} "
             f"counting retransmissions. Answers: {answers}."
         )
+        if self.sessions and all(s.last_snu is None and not s.refless for s in self.sessions.values()):
+            text += " Nothing was answered: is the service running on this broker and topic root?"
         if self.stray:
             stray = ", ".join(f"{n} {what}" for what, n in self.stray.most_common())
             text += f" Answers to messages without a usable ref: {stray}."
