@@ -26,6 +26,7 @@ from arc.history.params import (
     require_customer,
     require_unit,
 )
+from arc.history.schemas import CallHistory, file_answer
 from arc.kit.db import Session
 
 HistoryReader = Annotated[User, Depends(require_roles("tec", "supervisor"))]
@@ -33,6 +34,7 @@ Did = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[\x21-
 Format = Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")]
 
 router = APIRouter(prefix="/history", tags=["history"])
+EXPORT = file_answer(*export.CONTENT_TYPES.values(), description="one row per call, newest first")
 
 
 async def _audit(session, request, user, object_type, object_id, customer_id, **detail) -> None:
@@ -48,7 +50,11 @@ async def _audit(session, request, user, object_type, object_id, customer_id, **
     )
 
 
-@router.get("/customers/{customer_id}/calls", summary="A customer's call history (filters, paging)")
+@router.get(
+    "/customers/{customer_id}/calls",
+    summary="A customer's call history (filters, paging)",
+    response_model=CallHistory,
+)
 async def customer_calls(
     request: Request,
     session: Session,
@@ -77,7 +83,12 @@ async def customer_calls(
     return out
 
 
-@router.get("/customers/{customer_id}/calls/export", response_class=Response, summary="CSV or XLSX export")
+@router.get(
+    "/customers/{customer_id}/calls/export",
+    response_class=Response,
+    responses=EXPORT,
+    summary="CSV or XLSX export",
+)
 async def customer_calls_export(
     request: Request,
     session: Session,
@@ -107,7 +118,11 @@ def _file(body: bytes, fmt: str, stem: str) -> Response:
     )
 
 
-@router.get("/units/{unit_id}/calls", summary="A unit's (or one peripheral's, with did) call history")
+@router.get(
+    "/units/{unit_id}/calls",
+    summary="A unit's (or one peripheral's, with did) call history",
+    response_model=CallHistory,
+)
 async def unit_calls(
     request: Request,
     session: Session,
@@ -131,7 +146,9 @@ async def unit_calls(
     return out
 
 
-@router.get("/units/{unit_id}/calls/export", response_class=Response, summary="CSV or XLSX export")
+@router.get(
+    "/units/{unit_id}/calls/export", response_class=Response, responses=EXPORT, summary="CSV or XLSX export"
+)
 async def unit_calls_export(
     request: Request,
     session: Session,

@@ -15,6 +15,7 @@ from arc.history.api_calls import HistoryReader
 from arc.history.charts import customer_svg, monday, overview, overview_svg, weekly
 from arc.history.db import ReadSession
 from arc.history.params import FromDate, ToDate, dates, require_customer
+from arc.history.schemas import Overview, file_answer
 from arc.kit.db import Session
 from arc.kit.errors import Unprocessable
 
@@ -29,7 +30,10 @@ def _svg(body: str) -> Response:
 
 
 @router.get(
-    "/customers/{customer_id}/chart.svg", response_class=Response, summary="Activations per week (SVG)"
+    "/customers/{customer_id}/chart.svg",
+    response_class=Response,
+    responses=file_answer(SVG, description="the chart, with a text description for screen readers"),
+    summary="Activations per week (SVG)",
 )
 async def customer_chart(
     request: Request,
@@ -71,7 +75,9 @@ def _period(request: Request, first, last):
 
 
 @router.get(
-    "/overview", summary="Service overview: calls, false-alarm rate, answer times, flagged people per day"
+    "/overview",
+    summary="Service overview: calls, false-alarm rate, answer times, flagged people per day",
+    response_model=Overview,
 )
 async def service_overview(
     request: Request, read: ReadSession, user: Manager, from_: FromDate = None, to: ToDate = None
@@ -80,7 +86,12 @@ async def service_overview(
     return await overview(read, first, last, zone)
 
 
-@router.get("/overview.svg", response_class=Response, summary="The service overview as pictures (SVG)")
+@router.get(
+    "/overview.svg",
+    response_class=Response,
+    responses=file_answer(SVG, description="four charts in one SVG document"),
+    summary="The service overview as pictures (SVG)",
+)
 async def service_overview_svg(
     request: Request, read: ReadSession, user: Manager, from_: FromDate = None, to: ToDate = None
 ) -> Response:

@@ -17,6 +17,7 @@ from arc.history.flags import by_severity, flag_view, load_thresholds, review_fl
 from arc.history.models import REVIEW_ACTIONS, Flag, FlagReview
 from arc.history.params import Page, PageSize, require_customer
 from arc.history.rules import SEVERITY_RANK
+from arc.history.schemas import CustomerFlags, ReviewAdded, ReviewList
 from arc.history.thresholds import Thresholds
 from arc.kit.db import Session
 from arc.kit.errors import NotFound
@@ -46,7 +47,9 @@ def review_view(review: FlagReview, reviewer: User | None) -> dict:
     }
 
 
-@router.get("/flags", summary="Flagged customers, most severe first (the TEC review list)")
+@router.get(
+    "/flags", summary="Flagged customers, most severe first (the TEC review list)", response_model=ReviewList
+)
 async def review_list(
     request: Request,
     session: Session,
@@ -119,7 +122,11 @@ async def review_list(
     }
 
 
-@router.get("/customers/{customer_id}/flags", summary="All of a person's flags, with their reviews")
+@router.get(
+    "/customers/{customer_id}/flags",
+    summary="All of a person's flags, with their reviews",
+    response_model=CustomerFlags,
+)
 async def customer_flags(request: Request, session: Session, user: HistoryReader, customer_id: int) -> dict:
     await require_customer(session, customer_id)
     flags = list(
@@ -158,7 +165,12 @@ async def customer_flags(request: Request, session: Session, user: HistoryReader
     }
 
 
-@router.post("/flags/{flag_id}/reviews", status_code=201, summary="Record a review (seen / action taken)")
+@router.post(
+    "/flags/{flag_id}/reviews",
+    status_code=201,
+    summary="Record a review (seen / action taken)",
+    response_model=ReviewAdded,
+)
 async def add_review(request: Request, session: Session, user: Tec, flag_id: int, body: ReviewIn) -> dict:
     if not 0 < flag_id < 2**63:
         raise NotFound(f"flag {flag_id} not found")

@@ -13,6 +13,7 @@ from arc.history.api_charts import Manager
 from arc.history.db import ReadSession
 from arc.history.pdf import monthly_pdf
 from arc.history.reports import monthly_report, people_csv, people_supported
+from arc.history.schemas import MonthlyReport, PeopleSupported, file_answer
 from arc.kit.db import Session
 from arc.kit.errors import Unprocessable
 
@@ -40,14 +41,19 @@ async def _audit(session, request, user, what: str, period: str) -> None:
     )
 
 
-@router.get("/monthly", summary="Monthly service report")
+@router.get("/monthly", summary="Monthly service report", response_model=MonthlyReport)
 async def monthly(request: Request, session: Session, read: ReadSession, user: Manager, month: Month) -> dict:
     year, m = _month(month)
     await _audit(session, request, user, "monthly", month)
     return await monthly_report(read, year, m, request.app.state.settings.zone)
 
 
-@router.get("/monthly.pdf", response_class=Response, summary="Monthly service report (PDF)")
+@router.get(
+    "/monthly.pdf",
+    response_class=Response,
+    responses=file_answer("application/pdf", description="the report as a PDF"),
+    summary="Monthly service report (PDF)",
+)
 async def monthly_as_pdf(
     request: Request, session: Session, read: ReadSession, user: Manager, month: Month
 ) -> Response:
@@ -61,13 +67,22 @@ async def monthly_as_pdf(
     )
 
 
-@router.get("/people-supported", summary="People supported in a financial year, by age band")
+@router.get(
+    "/people-supported",
+    summary="People supported in a financial year, by age band",
+    response_model=PeopleSupported,
+)
 async def people(request: Request, session: Session, read: ReadSession, user: Manager, year: Year) -> dict:
     await _audit(session, request, user, "people_supported", str(year))
     return await people_supported(read, year)
 
 
-@router.get("/people-supported.csv", response_class=Response, summary="People supported (CSV)")
+@router.get(
+    "/people-supported.csv",
+    response_class=Response,
+    responses=file_answer("text/csv; charset=utf-8", description="one row per age band, then all"),
+    summary="People supported (CSV)",
+)
 async def people_as_csv(
     request: Request, session: Session, read: ReadSession, user: Manager, year: Year
 ) -> Response:

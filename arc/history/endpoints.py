@@ -7,41 +7,15 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field
 
 from arc.auth.deps import require_roles
 from arc.history import api_calls, api_charts, api_flags, api_reports
 from arc.history.db import ReadSession
 from arc.history.queries import kpis
+from arc.history.schemas import Kpis
 from arc.kit.errors import Unprocessable
-from arc.kit.openapi import Out
 
 router = APIRouter(tags=["kpi"])
-
-
-class KpiFigures(Out):
-    alarms: int
-    answered: int
-    answered_60s_pct: float | None
-    answered_180s_pct: float | None
-    median_answer_s: float | None
-    p90_answer_s: float | None
-    median_arrival_s: float | None
-
-
-class _Keyed(Out):
-    key: str = Field(description="the day, the shift or the operator")
-
-
-class KpiRow(KpiFigures, _Keyed):  # key first, then the figures
-    pass
-
-
-class Kpis(Out):
-    rows: list[KpiRow]
-    totals: KpiFigures
-    targets: dict[str, float] = Field(description="the targets, % answered within 60 s / 180 s")
-
 MAX_DAYS = 366
 EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)  # beyond these the period's instants overflow
 

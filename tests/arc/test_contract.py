@@ -25,25 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NON_JSON = ("text/event-stream", "text/csv", "text/html", "application/pdf", "application/vnd.")
 ERROR_REF = "#/components/schemas/ErrorOut"
 NOT_ERRORS = {"GET /readyz 503"}  # a probe's answer: which checks failed
-# Landed before this test and still to be typed by their owners (call history, issue 9): remove a
-# line when its route has a response_model (JSON) or a response_class / responses= content (files).
-# Nothing may be added here.
-NOT_TYPED_YET = {
-    "GET /api/history/customers/{customer_id}/calls",
-    "GET /api/history/customers/{customer_id}/calls/export",
-    "GET /api/history/units/{unit_id}/calls",
-    "GET /api/history/units/{unit_id}/calls/export",
-    "GET /api/history/flags",
-    "GET /api/history/customers/{customer_id}/flags",
-    "POST /api/history/flags/{flag_id}/reviews",
-    "GET /api/history/customers/{customer_id}/chart.svg",
-    "GET /api/history/overview",
-    "GET /api/history/overview.svg",
-    "GET /api/history/reports/monthly",
-    "GET /api/history/reports/monthly.pdf",
-    "GET /api/history/reports/people-supported",
-    "GET /api/history/reports/people-supported.csv",
-}
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +75,8 @@ def _untyped(op: dict) -> list[str]:
 
 
 def test_every_route_has_a_typed_success_answer(spec):
-    untyped, now_typed = [], []
-    for name, op in _operations(spec):
-        problems = _untyped(op)
-        if name in NOT_TYPED_YET:
-            if not problems:
-                now_typed.append(name)
-            continue
-        untyped += [f"{name} {p}" for p in problems]
+    untyped = [f"{name} {p}" for name, op in _operations(spec) for p in _untyped(op)]
     assert untyped == [], "give these routes a response_model (pydantic):\n" + "\n".join(untyped)
-    assert now_typed == [], "typed now: remove from NOT_TYPED_YET"
-    assert NOT_TYPED_YET <= {name for name, _ in _operations(spec)}, "gone: remove from NOT_TYPED_YET"
 
 
 def test_every_refusal_is_documented_as_error_out(spec):
