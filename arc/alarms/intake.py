@@ -189,6 +189,13 @@ async def open_or_attach(
             rank=rank.rank,
             category=rank.category,
             title=_joined_title(existing, mrq, rank, location),
+            leader={
+                "dty": mrq.dty,
+                "stc": mrq.stc,
+                "did": _bounded(mrq.did, 64),
+                "dco": _bounded(mrq.dco, 64),
+                "location_text": location,
+            },
         )
         return existing, "alarm_attached"
     alarm = _queued(

@@ -109,17 +109,22 @@ async def add_activation(
     rank: int | None = None,
     category: str | None = None,
     title: str | None = None,
+    leader: dict[str, Any] | None = None,
     event: str = "activation",
     actor: str = "unit",
 ) -> Alarm:
     """Another activation joins an open alarm: counted, logged with the device and what it
-    reported, and the alarm takes the rank, category and title of its most urgent activation."""
+    reported, and the alarm takes the rank, category and title of its most urgent activation —
+    and its trigger (``leader``: dty, stc, did, dco, location_text), so the card's trigger and
+    call script follow the smoke detector that joined a pendant alarm."""
     alarm.activation_count += 1
     alarm.last_activation_at = now
     if rank is not None and rank < alarm.priority:
         alarm.priority = rank
         if category is not None:
             alarm.category = category
+        for field, value in (leader or {}).items():
+            setattr(alarm, field, value)
     if title is not None:
         alarm.title = title[:200]
     await record(session, alarm.id, event, now, actor=actor, data=data)

@@ -24,6 +24,7 @@ async def test_a_smoke_detector_joining_a_pendant_alarm_leads_it_and_is_named(un
     await unit.send(hub.cid, {"ref": "S2", "cid": hub.cid, "dty": "23", "did": "S1"})
     alarm = await session.get(Alarm, alarm.id, populate_existing=True)
     assert (alarm.category, alarm.priority) == ("environmental", FIRE)
+    assert (alarm.dty, alarm.did, alarm.location_text) == ("0023", "S1", "kitchen")  # the trigger leads too
     assert alarm.title == "Smoke detector — kitchen + pendant / personal trigger"
     joined = await session.scalar(
         select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id, AlarmEvent.type == "activation")
