@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel
 
+from arc.alarms.retention import live_events_retention_job
 from arc.audit.service import record
 from arc.auth.deps import require_roles
 from arc.auth.models import User
@@ -42,6 +43,7 @@ JOBS: dict[str, Job] = {
         Job("escalations", 5, escalation_job),
         Job("no_comms_sweep", lambda settings: settings.no_comms_sweep_seconds, sweep_job),
         Job("inbox_retention", 3_600, retention_job),
+        Job("live_events_retention", 3_600, live_events_retention_job),
         Job("billing_daily", 3_600, billing_daily_job),
         Job("billing_stripe", 60, billing_stripe_job),
         Job("history_flags", lambda settings: settings.flag_evaluation_seconds, evaluate_flags),

@@ -52,3 +52,4 @@ async def test_retention_is_a_scheduled_job_of_the_leader(app):
     async with scheduler_component(app):
         assert "inbox_retention" in app.state.scheduler.jobs
         assert JOBS["inbox_retention"].seconds(app.state.settings) == 3600
+        assert "live_events_retention" in app.state.scheduler.jobs  # dashboards' event log too
