@@ -161,11 +161,13 @@ async def update_user(request: Request, session: Session, admin: Admin, user_id:
 
 @router.post("/{user_id}/reset-password", response_model=CreatedOut)
 async def reset_password(request: Request, session: Session, admin: Admin, user_id: int):
-    """A new random password, shown once; the user's sessions are signed out and any lock lifted."""
+    """A new random password, shown once; the user's sessions are signed out and any lock lifted.
+    At the next log-in they must choose their own before anything else answers."""
     now = request.app.state.clock.now()
     user = await _get(session, user_id)
     password = generate_password(user.username)
     await set_password(session, user, password, now)
+    user.must_change_password = True  # the temporary password lets them in only to choose their own
     await revoke_all_for_user(session, user.id, now)
     await record(
         session,

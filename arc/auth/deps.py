@@ -56,9 +56,11 @@ CurrentSession = Annotated[AuthSession, Depends(current_session)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_roles(*roles: str) -> Callable[..., Awaitable[User]]:
+def require_roles(*roles: str, password_due_ok: bool = False) -> Callable[..., Awaitable[User]]:
     """A dependency admitting only users holding one of ``roles`` as their role or an
-    extra grant (admins are not implied)."""
+    extra grant (admins are not implied). A user whose password an admin reset must set a new
+    one first: only routes built with ``password_due_ok`` (change password, log out, who am I)
+    admit them; every other answers 403 ``password_change_required``."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"unknown roles {sorted(unknown)}")
@@ -66,6 +68,10 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[User]]:
     async def _check(user: CurrentUser) -> User:
         if not user.has_role(*roles):
             raise Forbidden(f"your role ({user.role}) may not do this")
+        if user.must_change_password and not password_due_ok:
+            raise Forbidden(
+                "your password was reset: set a new one first", code=ErrorCode.PASSWORD_CHANGE_REQUIRED
+            )
         return user
 
     _check.roles = frozenset(roles)  # read by the route-policy test
@@ -92,4 +98,6 @@ RegistryEditor = Annotated[User, Depends(require_roles("operator", "supervisor",
 Admin = Annotated[User, Depends(require_roles("admin"))]
 # any signed-in member of staff (their own session, profile and password)
 SignedIn = Annotated[User, Depends(require_roles(*ROLES))]
+# the same, also while a reset password is due to be changed (change it, log out, who am I)
+SignedInPasswordDue = Annotated[User, Depends(require_roles(*ROLES, password_due_ok=True))]
 Finance = Annotated[User, Depends(require_roles("finance"))]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from arc.audit.service import client_ip, record
-from arc.auth.deps import SESSION_COOKIE, CurrentSession, SignedIn, public
+from arc.auth.deps import SESSION_COOKIE, CurrentSession, SignedInPasswordDue, public
 from arc.auth.service import (
     authenticate,
     check_current_password,
@@ -43,6 +43,9 @@ class UserOut(BaseModel):
 
 class LoginOut(BaseModel):
     user: UserOut
+    must_change_password: bool = Field(
+        default=False, description="an admin reset the password: only /auth/password, /auth/logout and /auth/me answer until it is changed"
+    )
     expires_at: datetime
     csrf_token: str | None = None
     token: str | None = Field(default=None, description="bearer token (kind=api only); shown once")
@@ -68,7 +71,11 @@ async def login(request: Request, response: Response, session: Session, body: Lo
     ip = client_ip(request) or "unknown"
     user = await authenticate(session, body.username, body.password, ip, now, settings)
     token, row = await issue_session(session, user, body.kind, now, lifetime_for(settings, body.kind))
-    out = LoginOut(user=UserOut.model_validate(user), expires_at=row.expires_at)
+    out = LoginOut(
+        user=UserOut.model_validate(user),
+        expires_at=row.expires_at,
+        must_change_password=user.must_change_password,
+    )
     if body.kind == "api":
         out.token = token
     else:
@@ -79,7 +86,7 @@ async def login(request: Request, response: Response, session: Session, body: Lo
 
 @router.post("/logout", status_code=204)
 async def logout(
-    request: Request, response: Response, session: Session, current: CurrentSession, _: SignedIn
+    request: Request, response: Response, session: Session, current: CurrentSession, _: SignedInPasswordDue
 ):
     await revoke_session(session, current, request.app.state.clock.now())
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -88,9 +95,12 @@ async def logout(
 
 
 @router.get("/me", response_model=LoginOut)
-async def me(user: SignedIn, current: CurrentSession):
+async def me(user: SignedInPasswordDue, current: CurrentSession):
     return LoginOut(
-        user=UserOut.model_validate(user), expires_at=current.expires_at, csrf_token=current.csrf_token
+        user=UserOut.model_validate(user),
+        expires_at=current.expires_at,
+        csrf_token=current.csrf_token,
+        must_change_password=user.must_change_password,
     )
 
 
@@ -99,7 +109,7 @@ async def change_password(
     request: Request,
     response: Response,
     session: Session,
-    user: SignedIn,
+    user: SignedInPasswordDue,
     current: CurrentSession,
     body: PasswordChangeIn,
 ):
@@ -109,6 +119,7 @@ async def change_password(
     if body.new_password == body.current_password:
         raise Unprocessable("the new password must differ from the current one", field="new_password")
     await set_password(session, user, body.new_password, now)
+    user.must_change_password = False
     await revoke_all_for_user(session, user.id, now, except_id=current.id)
     await record(
         session,

@@ -32,6 +32,8 @@ class User(IdMixin, TimestampMixin, Base):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column()
     password_changed_at: Mapped[datetime | None] = mapped_column()
+    # set when an admin resets the password: the user must choose a new one before anything else
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default="false")
     # further roles granted to this user (e.g. an admin who is also a supervisor)
     extra_roles: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list, server_default="{}")
     oidc_issuer: Mapped[str | None] = mapped_column(String(255))

@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     INACTIVE = "inactive"
     NO_ROLE = "no_role"
     OWN_ROLES = "own_roles"
+    PASSWORD_CHANGE_REQUIRED = "password_change_required"  # noqa: S105 (a code, not a password)
     LAST_ADMIN = "last_admin"
     OWN_GRANT = "own_grant"
     ACKNOWLEDGED = "acknowledged"

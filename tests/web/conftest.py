@@ -136,6 +136,6 @@ async def log_in(browser, base_url: str, username: str):
     page.set_default_timeout(WAIT * 1000)
     await page.goto("/login")
     await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     return context, page

@@ -167,3 +167,35 @@ def test_cli_has_no_password_option():
     EXTRA_COMMANDS["user"][1](parser)
     with pytest.raises(SystemExit):
         parser.parse_args(["add", "--username", "a", "--role", "admin", "--password", "x"])
+
+
+async def test_after_a_reset_the_user_must_choose_a_new_password_before_anything_else(
+    client_as, anon_client, session
+):
+    admin = await client_as("admin")
+    olga = await client_as("operator", username="olga")
+    temporary = (await admin.post(f"/api/admin/users/{olga.user.id}/reset-password")).json()[
+        "temporary_password"
+    ]
+    login = await _login(anon_client, "olga", temporary)
+    assert login.status_code == 200 and login.json()["must_change_password"] is True
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    refused = await anon_client.get("/api/alarms/queue", headers=headers)
+    assert refused.status_code == 403 and refused.json()["error"] == "password_change_required"
+    me = await anon_client.get("/auth/me", headers=headers)
+    assert me.status_code == 200 and me.json()["must_change_password"] is True
+    changed = await anon_client.post(
+        "/auth/password",
+        headers=headers,
+        json={"current_password": temporary, "new_password": "my own long passphrase 7"},
+    )
+    assert changed.status_code == 204, changed.text
+    assert (await anon_client.get("/api/alarms/queue", headers=headers)).status_code == 200
+    assert (await anon_client.get("/auth/me", headers=headers)).json()["must_change_password"] is False
+    again = await _login(anon_client, "olga", "my own long passphrase 7")
+    assert again.json()["must_change_password"] is False
+    # an admin making a user (or the user changing it themselves) sets no such demand
+    created = await admin.post("/api/admin/users", json={"username": "nina", "full_name": "N", "role": "tec"})
+    nina = await _login(anon_client, "nina", created.json()["temporary_password"])
+    assert nina.json()["must_change_password"] is False
+    assert (await anon_client.post("/auth/logout", headers=headers)).status_code == 204

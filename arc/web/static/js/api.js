@@ -12,6 +12,7 @@ const MESSAGES = {
   duplicate: "That is already in use",
   forbidden: "Your role may not do this",
   unauthorized: "Please sign in again",
+  password_change_required: "Your password was reset; choose a new one first",
   csrf: "Your session is out of date; reload the page",
   rate_limited: "Too many attempts; wait a few minutes",
   too_large: "That is too large to send",
@@ -90,7 +91,8 @@ export async function api(path, { method = "GET", body, redirectOn401 = true, ti
   }
   let data = null;
   if (response.status !== 204) data = await response.json().catch(() => null);
-  if (response.status === 401 && redirectOn401) {
+  // 401: signed out; password_change_required: an admin reset it, the log-in page asks for a new one
+  if (redirectOn401 && (response.status === 401 || (data && data.error === "password_change_required"))) {
     goToLogin();
   }
   if (!response.ok) throw new ApiError(response.status, data);
