@@ -80,6 +80,10 @@ class DataCipher:
         except (InvalidTag, ValueError, binascii.Error):
             raise DecryptError("ciphertext does not verify (tampered, or belongs elsewhere)") from None
 
+    def knows(self, kid: str) -> bool:
+        """Whether ``kid`` is the current key or a retired one still configured."""
+        return kid in self._keys
+
     def is_current(self, token: str) -> bool:
         return token.startswith(f"{FORMAT}:{self.current_id}:")
 

@@ -14,6 +14,7 @@ from arc.registry import schemas, service
 from arc.registry.crud import get_or_404
 from arc.registry.finance import router as finance_router
 from arc.registry.journey_api import router as journey_router
+from arc.registry.keys_api import router as keys_router
 from arc.registry.keysafe import router as keysafe_router
 from arc.registry.models import Connection, Customer
 from arc.registry.units import Peripheral, Unit
@@ -260,3 +261,4 @@ router.include_router(journey_router)
 router.include_router(devices_router)
 router.include_router(keysafe_router)
 router.include_router(finance_router)
+router.include_router(keys_router)

@@ -95,6 +95,8 @@ async def test_admin_adds_a_user_resets_a_password_deactivates_and_searches_the_
         await expect(olive).to_contain_text("deactivated", timeout=MS)
         assert await session.scalar(select(User.is_active).where(User.username == "olive")) is False
         await expect(page.locator("#dead")).to_contain_text("No failed jobs")
+        await expect(page.locator("#keys")).to_contain_text("0 customers have a key-safe value")
+        await expect(page.locator("#keys")).to_contain_text("None is waiting to be rotated")
 
         await page.locator("#a-object_type").fill("user")
         await page.get_by_role("button", name="Search").click()

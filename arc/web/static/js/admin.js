@@ -1,5 +1,5 @@
 // The admin's page: users (add, role, deactivate, reset password), clinical grants to check,
-// the audit search, and the job queue's dead letters.
+// the audit search, the job queue's dead letters and where data-key rotation stands.
 
 import { api, describe, post } from "./api.js";
 import { $, h, replace, say } from "./dom.js";
@@ -127,6 +127,21 @@ async function loadDead() {
     : h("p", { class: "muted" }, "No failed jobs: every notification went out."));
 }
 
+// where key rotation stands: counts only (GET /api/admin/keys), never a value
+async function loadKeys() {
+  const k = await api("/api/admin/keys");
+  const lines = [
+    `${k.total} customers have a key-safe value; ${k.under_current_key} under the current key (${k.current_key}).`,
+    k.to_rotate ? `${k.to_rotate} still under a retired key: run lifeline keys rotate on the service's host.` : "None is waiting to be rotated.",
+  ];
+  replace($("#keys"),
+    h("p", {}, lines.join(" ")),
+    k.unreadable ? h("p", { class: "warning", role: "alert" }, `${k.unreadable} cannot be decrypted by any configured key: those key-safe codes must be re-entered.`) : null,
+    k.keys.length ? table(["Key id", "Values", "State"], k.keys.map((row) => h("tr", {},
+      h("td", {}, h("code", {}, row.key_id)), h("td", {}, String(row.values)),
+      h("td", {}, row.current ? "current" : row.configured ? "retired (still readable)" : "not configured (unreadable)"))), { id: "keys-table" }) : null);
+}
+
 startPage(["admin"], async (user) => {
   me = user;
   replace($("#main"),
@@ -138,6 +153,7 @@ startPage(["admin"], async (user) => {
       h("p", {}, "Every unit's comms state is on the ", h("a", { href: "/fleet" }, "fleet page"),
         ". Broker credentials are given and taken on the service's host: ", h("code", {}, "lifeline units provision CID"), " / ",
         h("code", {}, "lifeline units revoke CID"), "; data keys are rotated with ", h("code", {}, "lifeline keys rotate"), ".")),
+    h("section", { class: "panel", "aria-labelledby": "h-keys" }, h("h2", { id: "h-keys" }, "Data keys (key-safe codes)"), h("div", { id: "keys" })),
   );
-  await Promise.all([loadUsers(), loadGrants().catch((e) => say(describe(e), "error")), loadDead().catch((e) => say(describe(e), "error"))]);
+  await Promise.all([loadUsers(), loadKeys().catch((e) => say(describe(e), "error")), loadGrants().catch((e) => say(describe(e), "error")), loadDead().catch((e) => say(describe(e), "error"))]);
 });
