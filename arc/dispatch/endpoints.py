@@ -16,6 +16,7 @@ from arc.audit.service import ViewId, record, seen_in_view
 from arc.auth.deps import Operator, require_roles
 from arc.auth.models import User
 from arc.dispatch import service
+from arc.dispatch.dial import router as dial_router
 from arc.dispatch.models import ResponseTask
 from arc.dispatch.notifier import app_notifier
 from arc.dispatch.schemas import ErsJobOut, ErsJobs, TaskOut
@@ -195,3 +196,6 @@ async def ers_job_status(
 ) -> dict:
     task = await _update_status(request, session, user, task_id, body, own_jobs_only=True)
     return await _job(request, session, user, task, await one_task_view(session, task))
+
+
+router.include_router(dial_router)  # POST /alarms/{id}/dial (click-to-dial)

@@ -88,25 +88,41 @@ class WebhookNotifier:
         self._transport = transport  # tests inject one; production uses the network
 
     async def send(self, delivery: Delivery) -> DeliveryResult:
-        body = json.dumps({"type": "task.requested", **asdict(delivery)}, separators=(",", ":")).encode()
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Lifeline-Timestamp": stamp,
-            "X-Lifeline-Signature": sign(self._secret, stamp, body),
-        }
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as client:
-                response = await client.post(self.url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            return DeliveryResult(ok=False, detail=f"timed out after {self.timeout:g} s")
-        except httpx.HTTPError as exc:
-            return DeliveryResult(ok=False, detail=f"{type(exc).__name__}: {exc}"[:500])
-        if response.is_success:
-            return DeliveryResult(ok=True, status_code=response.status_code)
-        return DeliveryResult(
-            ok=False, status_code=response.status_code, detail=f"HTTP {response.status_code}"
+        return await post_signed(
+            self.url,
+            self._secret,
+            {"type": "task.requested", **asdict(delivery)},
+            wait_seconds=self.timeout,
+            transport=self._transport,
         )
+
+
+async def post_signed(
+    url: str,
+    secret: bytes,
+    payload: dict,
+    *,
+    wait_seconds: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> DeliveryResult:
+    """POST ``payload`` as JSON signed as the module docstring says; never raises for the network."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Lifeline-Timestamp": stamp,
+        "X-Lifeline-Signature": sign(secret, stamp, body),
+    }
+    try:
+        async with httpx.AsyncClient(timeout=wait_seconds, transport=transport) as client:
+            response = await client.post(url, content=body, headers=headers)
+    except httpx.TimeoutException:
+        return DeliveryResult(ok=False, detail=f"timed out after {wait_seconds:g} s")
+    except httpx.HTTPError as exc:
+        return DeliveryResult(ok=False, detail=f"{type(exc).__name__}: {exc}"[:500])
+    if response.is_success:
+        return DeliveryResult(ok=True, status_code=response.status_code)
+    return DeliveryResult(ok=False, status_code=response.status_code, detail=f"HTTP {response.status_code}")
 
 
 def notifier_from_settings(settings) -> Notifier:

@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         default=None, description="HMAC-SHA256 key signing webhook requests (required with the URL)"
     )
     notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    dial_webhook_url: str | None = Field(
+        default=None,
+        description="click-to-dial gateway: 'call' on the alarm card also asks it to ring the number; "
+        "unset = the call is only recorded (operators dial themselves)",
+    )
+    dial_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key signing click-to-dial requests (required with the URL)"
+    )
 
     # --- security (docs/security.md) ---
     data_key: SecretStr | None = Field(
@@ -312,6 +320,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
+        if self.dial_webhook_url and not self.dial_webhook_secret:
+            raise ValueError("LIFELINE_DIAL_WEBHOOK_URL needs LIFELINE_DIAL_WEBHOOK_SECRET to sign requests")
         if self.notify_webhook_url and not self.notify_webhook_secret:
             raise ValueError(
                 "LIFELINE_NOTIFY_WEBHOOK_URL needs LIFELINE_NOTIFY_WEBHOOK_SECRET to sign requests"

@@ -104,6 +104,9 @@ async def test_operator_works_an_alarm_from_the_keyboard_on_a_card_ordered_for_t
         await expect(plan.locator('a[href="tel:07700900123"]')).to_have_count(1)
         await expect(card.locator('a[href="tel:01223555123"]')).to_have_count(1)
         await page.get_by_label("Called").select_option(label="M. Marsh (daughter) — 07700 900123")
+        await page.get_by_role("button", name="Call", exact=True).click()  # no dial gateway configured
+        await expect(page.locator("#messages")).to_contain_text("dial the number yourself", timeout=MS)
+        await expect(card.locator(".log")).to_contain_text("Calling: M. Marsh (daughter)", timeout=MS)
         await page.get_by_label("Result").select_option("no_answer")
         await page.get_by_role("button", name="Record call").click()
         await expect(card.locator(".log")).to_contain_text(

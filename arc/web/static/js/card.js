@@ -23,7 +23,7 @@ const EVENT_LABEL = {
   restored: "Fault cleared", accepted: "Accepted", in_progress: "Being handled", note: "Note",
   task_requested: "Responder asked", task_status: "Responder reply", dispatched: "Responder sent",
   on_scene: "Responder on scene", plan_exhausted: "Responder plan used up", closed: "Closed",
-  call: "Call", reassigned: "Re-assigned", released: "Released to the queue",
+  call: "Call", dial: "Calling", reassigned: "Re-assigned", released: "Released to the queue",
 };
 const CALL_RESULT = Object.fromEntries(CALL_RESULTS);
 const PARTY = { customer: "the person", responder: "a responder", caller_id: "the caller id", gp: "the GP", other: "someone" };
@@ -195,6 +195,7 @@ function eventDetail(e, card) {
     case "task_status": return d.status ? `: ${TASK_LABEL[d.status] || d.status}${d.note ? ` — ${d.note}` : ""}` : "";
     case "task_requested": return d.kind ? `: ${d.kind === "emergency" ? d.service || "999" : d.kind === "ers" ? "ERS" : "nominated responder"}` : "";
     case "call": return `: ${d.responder_id && responders[d.responder_id] ? responders[d.responder_id] : PARTY[d.party] || d.party} — ${CALL_RESULT[d.result] || d.result}`;
+    case "dial": return `: ${d.responder_id && responders[d.responder_id] ? responders[d.responder_id] : PARTY[d.party] || d.party}${d.gateway === "webhook" ? " (through the phone system)" : ""}`;
     case "reassigned": return d.to ? ` to ${d.to}${d.reason ? ` (${d.reason})` : ""}` : "";
     case "released": return d.reason ? ` (${d.reason})` : "";
     default: return "";

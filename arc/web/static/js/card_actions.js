@@ -1,6 +1,6 @@
 // What an operator can do from the card: accept, call, note, dispatch, record replies, close.
 
-import { h, tel } from "./dom.js";
+import { h, say, tel } from "./dom.js";
 import { clockTime } from "./time.js";
 
 const OPEN_TASK = new Set(["requested", "accepted", "en_route", "arrived"]);
@@ -103,6 +103,17 @@ export function callForm(card, ctx) {
       ctx.act(e.submitter, () => ctx.actions.call(card.alarm.id, body), "Call recorded");
     },
   }, field("Called", whom), field("Result", result),
+  h("button", {
+    type: "button", "data-action": "dial",
+    onclick: (e) => {
+      const p = list.find((x) => x.key === whom.value);
+      if (p.party === "caller_id") { say("Dial the caller id yourself (its tel: link); then record the call.", "error"); return; }
+      const body = { party: p.party };
+      if (p.responder_id) body.responder_id = p.responder_id;
+      ctx.act(e.currentTarget, () => ctx.actions.dial(card.alarm.id, body),
+        (out) => (out.gateway === "webhook" ? "The phone system is ringing the call through" : "Call noted: dial the number yourself"));
+    },
+  }, "Call"), " ",
   h("button", { type: "submit", "data-action": "record-call" }, "Record call"));
 }
 

@@ -144,12 +144,13 @@ function select(id) {
   history.replaceState(null, "", `#alarm-${id}`);
 }
 
-// Run an action from a button: disable it while it runs, report the result, refresh the card.
+// Run an action from a button: disable it while it runs, report the result (done: words, or words
+// from the answer), refresh the card.
 async function act(button, fn, done) {
   if (button) button.disabled = true;
   try {
-    await fn();
-    say(done, "ok");
+    const result = await fn();
+    say(typeof done === "function" ? done(result) : done, "ok");
   } catch (err) {
     if (err.code === "taken") say(`Too late: ${err.message}`, "error");
     else say(describe(err), "error");
@@ -169,6 +170,7 @@ const actions = {
   },
   taskStatus: (taskId, body) => post(`/api/tasks/${taskId}/status`, body),
   call: (id, body) => post(`/api/alarms/${id}/calls`, body),
+  dial: (id, body) => post(`/api/alarms/${id}/dial`, body),
 };
 
 // --- keyboard: A accepts the most urgent waiting alarm, J/K (or arrows) move, Enter opens ------------
