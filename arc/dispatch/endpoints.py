@@ -120,7 +120,9 @@ async def _job(
     # once per page view and stage: accepting shows more (phone, key safe, risks), audited anew
     stage_view = f"{view}-{'on-job' if on_the_job else 'offered'}" if view else None
     if offered and not await seen_in_view(session, user, "ers_job", task.id, stage_view, now=now):
+        shares_medical = on_the_job and customer.medical_notes_shareable and bool(customer.medical_notes)
         fields = ["name", "address", *(["phone", "key_safe", "risk_notes"] if on_the_job else [])]
+        fields += ["medical_notes"] if shares_medical else []
         await record(
             session,
             actor=user,
@@ -160,6 +162,9 @@ async def _job(
         "key_safe": key_safe.value if key_safe else None,
         "key_safe_state": key_safe.state if key_safe else None,
         "risk_notes": customer.risk_notes if on_the_job else None,
+        "medical_notes": (
+            customer.medical_notes if on_the_job and customer.medical_notes_shareable else None
+        ),
     }
 
 

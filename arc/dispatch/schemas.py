@@ -55,6 +55,7 @@ class ErsJobOut(TaskOut):
     key_safe: str | None
     key_safe_state: str | None
     risk_notes: str | None
+    medical_notes: str | None = None  # only those the council marked shareable, once accepted
 
 
 class ErsJobs(Out):

@@ -46,6 +46,8 @@ class Customer(IdMixin, TimestampMixin, Base):
     key_safe_ciphertext: Mapped[str | None] = mapped_column(Text)
     risk_notes: Mapped[str | None] = mapped_column(Text)
     medical_notes: Mapped[str | None] = mapped_column(Text)
+    # the council marks the medical notes as shareable with responders (ERS) on an accepted job
+    medical_notes_shareable: Mapped[bool] = mapped_column(default=False, server_default="false")
     gp_name: Mapped[str | None] = mapped_column(String(200))
     gp_phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(50))

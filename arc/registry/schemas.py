@@ -105,6 +105,7 @@ class CustomerFields(Input):
     key_safe_info: KeySafeText | None = None
     risk_notes: LongText | None = None
     medical_notes: LongText | None = None
+    medical_notes_shareable: bool | None = None
     gp_name: Text | None = None
     gp_phone: Phone | None = None
     language: Short | None = None
@@ -149,6 +150,7 @@ class CustomerOut(Output):
     phone_secondary: str | None
     risk_notes: str | None
     medical_notes: str | None
+    medical_notes_shareable: bool = False
     gp_name: str | None
     gp_phone: str | None
     language: str | None

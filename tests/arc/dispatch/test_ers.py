@@ -172,3 +172,23 @@ async def test_ers_page_polling_one_view_is_audited_once_per_stage(client_as, se
     # the status answer itself (no view) is one look; each stage of the page's view is one more
     assert fields.count(["name", "address"]) == 1
     assert fields.count(["name", "address", "phone", "key_safe", "risk_notes"]) == 2
+
+
+async def test_medical_notes_reach_the_responder_only_when_marked_shareable_and_accepted(
+    client_as, session, clock
+):
+    s, erin, _operator, task = await _ers_job(client_as, session, clock)
+    s.customer.medical_notes = "Type 2 diabetes; warfarin"
+    await session.commit()
+    accepted = (await erin.post(f"/api/ers/jobs/{task['id']}/status", json={"status": "accepted"})).json()
+    assert accepted["medical_notes"] is None  # not marked shareable: the responder never sees them
+
+    tec = await client_as("tec")
+    marked = await tec.patch(f"/api/customers/{s.customer.id}", json={"medical_notes_shareable": True})
+    assert marked.status_code == 200 and marked.json()["medical_notes_shareable"] is True
+    [job] = (await erin.get("/api/ers/jobs")).json()["items"]
+    assert job["medical_notes"] == "Type 2 diabetes; warfarin"
+    looked = await session.scalar(
+        select(AuditEntry).where(AuditEntry.object_type == "ers_job").order_by(AuditEntry.id.desc()).limit(1)
+    )
+    assert "medical_notes" in looked.detail["fields"]

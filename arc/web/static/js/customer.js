@@ -41,7 +41,15 @@ function person(c, view) {
       ["Communication", c.communication_needs], ["Key safe", c.has_key_safe_info ? "recorded (shown only to the operator handling an alarm)" : "none recorded"],
     ]),
     c.risk_notes ? h("div", { class: "notes risk" }, h("h4", {}, "Risks"), h("p", {}, c.risk_notes)) : null,
-    c.medical_notes ? h("div", { class: "notes medical" }, h("h4", {}, "Medical"), h("p", {}, c.medical_notes)) : null,
+    c.medical_notes ? h("div", { class: "notes medical" }, h("h4", {}, "Medical"), h("p", {}, c.medical_notes),
+      h("p", { class: "muted" }, c.medical_notes_shareable
+        ? "Shared with ERS responders once they accept a job." : "Not shared with responders."),
+      canEdit(me) ? h("button", { type: "button", class: "small", onclick: async () => {
+        try {
+          await call(`/api/customers/${id}`, "PATCH", { medical_notes_shareable: !c.medical_notes_shareable });
+          await load();
+        } catch (err) { say(describe(err), "error"); }
+      } }, c.medical_notes_shareable ? "Stop sharing with responders" : "Share with responders") : null) : null,
   );
 }
 

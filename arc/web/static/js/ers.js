@@ -64,7 +64,8 @@ function jobCard(job) {
       h("p", {}, [a.address_line1, a.address_line2, a.town, a.postcode].filter(Boolean).join(", "), " — ", mapLink(a)),
       a.phone_primary ? h("p", {}, tel(a.phone_primary)) : null,
     ) : h("p", { class: "warning" }, "Address unknown — call the ARC."),
-    job.risk_notes ? h("div", { class: "risks", "data-testid": "risks" }, h("h3", {}, "Before you go in"), h("p", {}, job.risk_notes))
+    job.risk_notes ? h("div", { class: "risks", "data-testid": "risks" }, h("h3", {}, "Before you go in"), h("p", {}, job.risk_notes)) : null,
+    job.medical_notes ? h("div", { class: "risks", "data-testid": "medical" }, h("h3", {}, "Medical notes (shared with responders)"), h("p", {}, job.medical_notes))
       : job.status === "requested" ? h("p", { class: "muted" }, "Risks, phone and key safe show once you accept.") : null,
     keySafe,
     job.note ? h("p", { class: "muted" }, job.note) : null,
