@@ -115,14 +115,26 @@ for _path, _name in {
     router.add_api_route(_path, _page_route(_name), methods=["GET"], response_class=HTMLResponse)
 
 
-# supervisors, the wallboard, admins and the fleet (issue 14)
-for _path, _name in {
-    "/supervisor": "supervisor",
-    "/wallboard": "wallboard",
-    "/admin": "admin",
-    "/fleet": "fleet",
-}.items():
-    router.add_api_route(_path, _page_route(_name), methods=["GET"], response_class=HTMLResponse)
+# supervisors, the wallboard, admins and the fleet (issue 14): one shell (html/people/_shell.html)
+PEOPLE_PAGES = {"supervisor": "Supervisor", "wallboard": "Wallboard", "admin": "Administration", "fleet": "Fleet"}
+
+
+@cache
+def _people_page(name: str) -> str:
+    shell = (HTML_DIR / "people" / "_shell.html").read_text(encoding="utf-8")
+    return shell.replace("{{title}}", PEOPLE_PAGES[name]).replace("{{name}}", name)
+
+
+def _people_route(name: str):
+    async def page() -> HTMLResponse:
+        return HTMLResponse(_people_page(name), headers=PAGE_HEADERS)
+
+    page.__name__ = f"{name}_page"
+    return page
+
+
+for _name in PEOPLE_PAGES:
+    router.add_api_route(f"/{_name}", _people_route(_name), methods=["GET"], response_class=HTMLResponse)
 
 
 # /docs and /redoc from files shipped in a pip package (fastapi-offline, MIT): no CDN, works offline
