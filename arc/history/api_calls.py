@@ -14,18 +14,7 @@ from arc.auth.models import User
 from arc.history import export
 from arc.history.calls import Scope, all_calls, call_history
 from arc.history.db import ReadSession
-from arc.history.params import (
-    CallType,
-    DeviceType,
-    FromDate,
-    Outcome,
-    Page,
-    PageSize,
-    ToDate,
-    filters,
-    require_customer,
-    require_unit,
-)
+from arc.history.params import CallFilters, Page, PageSize, require_customer, require_unit
 from arc.history.schemas import CallHistory, file_answer
 from arc.kit.db import Session
 
@@ -61,15 +50,10 @@ async def customer_calls(
     read: ReadSession,
     user: HistoryReader,
     customer_id: int,
-    from_: FromDate = None,
-    to: ToDate = None,
-    device_type: DeviceType = None,
-    outcome: Outcome = None,
-    type: CallType = None,
+    f: CallFilters,
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> dict:
-    f = filters(from_, to, device_type, outcome, type)
     await require_customer(read, customer_id)
     out = await call_history(
         read,
@@ -95,14 +79,9 @@ async def customer_calls_export(
     read: ReadSession,
     user: HistoryReader,
     customer_id: int,
+    f: CallFilters,
     format: Format = "csv",
-    from_: FromDate = None,
-    to: ToDate = None,
-    device_type: DeviceType = None,
-    outcome: Outcome = None,
-    type: CallType = None,
 ) -> Response:
-    f = filters(from_, to, device_type, outcome, type)
     await require_customer(read, customer_id)
     zone = request.app.state.settings.zone
     rows = await all_calls(read, Scope(customer_id=customer_id), f, zone, limit=export.MAX_ROWS)
@@ -129,16 +108,11 @@ async def unit_calls(
     read: ReadSession,
     user: HistoryReader,
     unit_id: int,
+    f: CallFilters,
     did: Did = None,
-    from_: FromDate = None,
-    to: ToDate = None,
-    device_type: DeviceType = None,
-    outcome: Outcome = None,
-    type: CallType = None,
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> dict:
-    f = filters(from_, to, device_type, outcome, type)
     await require_unit(read, unit_id)
     scope = Scope(unit_id=unit_id, did=did)
     out = await call_history(read, scope, f, request.app.state.settings.zone, page=page, page_size=page_size)
@@ -155,15 +129,10 @@ async def unit_calls_export(
     read: ReadSession,
     user: HistoryReader,
     unit_id: int,
+    f: CallFilters,
     format: Format = "csv",
     did: Did = None,
-    from_: FromDate = None,
-    to: ToDate = None,
-    device_type: DeviceType = None,
-    outcome: Outcome = None,
-    type: CallType = None,
 ) -> Response:
-    f = filters(from_, to, device_type, outcome, type)
     await require_unit(read, unit_id)
     zone = request.app.state.settings.zone
     rows = await all_calls(read, Scope(unit_id=unit_id, did=did), f, zone, limit=export.MAX_ROWS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.history.calls import Filters
@@ -37,9 +37,20 @@ def dates(first: date | None, last: date | None) -> tuple[date | None, date | No
     return first, last
 
 
-def filters(first, last, device_type, outcome, type_) -> Filters:
-    first, last = dates(first, last)
-    return Filters(first=first, last=last, device_type=device_type, outcome=outcome, type=type_)
+def call_filters(
+    from_: FromDate = None,
+    to: ToDate = None,
+    device_type: DeviceType = None,
+    outcome: Outcome = None,
+    type: CallType = None,
+) -> Filters:
+    """The call-history filters every history route takes (each one still its own query parameter
+    in the OpenAPI: FastAPI documents a dependency's parameters as the route's)."""
+    first, last = dates(from_, to)
+    return Filters(first=first, last=last, device_type=device_type, outcome=outcome, type=type)
+
+
+CallFilters = Annotated[Filters, Depends(call_filters)]
 
 
 async def require_customer(session: AsyncSession, customer_id: int) -> Customer:
