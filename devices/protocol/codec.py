@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,30 +14,20 @@ from xml.sax.saxutils import escape
 
 from devices.protocol.codes import CodecError, Snu, normalise_code
 from devices.protocol.messages import DEFAULT_VERSION, MESSAGE_TYPES, Fmt, GeoFix, Mrq, Mrs
+from devices.protocol.reading import KNOWN_TAGS, SNIFF_XML, Reject, read_tags, ref_or_none, sniff_ref
+from devices.protocol.reading import MAX_DEPTH as MAX_DEPTH  # re-exported: public names unchanged
+from devices.protocol.reading import SourceNumber as SourceNumber
+from devices.protocol.reading import load_json as load_json
 
 _log = logging.getLogger(__name__)
 
 MAX_BYTES = 8192
-MAX_DEPTH = 32
 QOS = 1
 MRQ_SUBSCRIPTION = "lifeline/+/mrq"
 
-KNOWN_TAGS = frozenset(
-    {"ref", "cid", "dty", "mty", "did", "dco", "dte", "stc", "stt", "pri", "cha", "crd"}
-    | {"lco", "lva", "lte", "lge", "hbo", "ver", "tim"}
-)
 _TEXT_TAGS = ("did", "dco", "dte", "stt", "cha", "lco", "lva", "lte", "hbo")
-
-_REF = re.compile(r"[A-Za-z0-9]{1,16}")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
-_SNIFF_XML = re.compile(rb"(?:\xef\xbb\xbf)?\s*<")
-_SNIFF_REF = (
-    re.compile(rb'"ref"\s*:\s*"([A-Za-z0-9]{1,16})"'),
-    re.compile(rb'"ref"\s*:\s*([0-9]{1,16})\s*[,}]'),
-    re.compile(rb"<ref>\s*([A-Za-z0-9]{1,16})\s*</ref>"),
-)
-_DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates (JSON escapes)
+
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -107,15 +96,7 @@ class Rejection:
 
 
 Decoded = Mrq | Rejection
-
-
-class _Reject(Exception):
-    def __init__(self, snu: Snu, reason: str, detail: str, ref: str | None = None) -> None:
-        super().__init__(detail)
-        self.snu, self.reason, self.detail, self.ref = snu, reason, detail, ref
-
-
-_Bad = Callable[..., _Reject]
+_Bad = Callable[..., Reject]
 
 
 # --- decoding ---------------------------------------------------------------
@@ -132,171 +113,15 @@ def decode_mrq(payload: bytes, topic_cid: str | None, max_bytes: int = MAX_BYTES
         payload = bytes(payload)
     elif not isinstance(payload, bytes):
         return Rejection(Snu.INVALID_FORMAT, "invalid_format", "payload is not bytes")
-    fmt: Fmt = "xml" if _SNIFF_XML.match(payload) else "json"
+    fmt: Fmt = "xml" if SNIFF_XML.match(payload) else "json"
     try:
-        tags, repeated = _parse(payload, max_bytes, fmt)
+        tags, repeated = read_tags(payload, max_bytes, fmt)
         return _build(tags, repeated, topic_cid, fmt)
-    except _Reject as rej:
+    except Reject as rej:
         return Rejection(rej.snu, rej.reason, rej.detail, rej.ref, fmt)
     except Exception as exc:  # last resort: one bad message must never break the ingest loop
         _log.error("mrq decoder failed unexpectedly: %s", type(exc).__name__)
-        return Rejection(Snu.INVALID_FORMAT, "invalid_format", "unreadable message", _sniff_ref(payload), fmt)
-
-
-def _sniff_ref(payload: bytes) -> str | None:
-    """Best-effort ref from a payload that could not be parsed, to address the reply."""
-    for pattern in _SNIFF_REF:
-        found = pattern.search(payload)
-        if found:
-            return found.group(1).decode("ascii")
-    return None
-
-
-def _parse(payload: bytes, max_bytes: int, fmt: Fmt) -> tuple[dict[str, Any], set[str]]:
-    """Bytes -> (top-level tags, known tags given more than once)."""
-    if len(payload) > max_bytes:
-        raise _Reject(Snu.TOO_LONG, "too_long", f"payload exceeds {max_bytes} bytes", _sniff_ref(payload))
-    try:
-        text = payload.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        ref = _sniff_ref(payload)
-        raise _Reject(Snu.INVALID_FORMAT, "invalid_format", "payload is not UTF-8", ref) from None
-    try:
-        tags, repeated = _parse_xml(text) if fmt == "xml" else _parse_json(text)
-    except _Reject as rej:
-        rej.ref = _sniff_ref(payload)
-        raise
-    if _depth(tags) > MAX_DEPTH:
-        detail = f"nesting deeper than {MAX_DEPTH} levels"
-        raise _Reject(Snu.WRONG_DATA, "bad_value", detail, _ref_or_none(tags))
-    if _has_bad_chars(tags):
-        detail = "text contains NUL or unpaired surrogate characters"
-        raise _Reject(Snu.INVALID_FORMAT, "invalid_format", detail, _ref_or_none(tags))
-    return tags, repeated
-
-
-class SourceNumber(str):
-    """A number no double holds (``1e999``, ``-1E+400``) or a non-JSON ``NaN`` / ``Infinity``, kept
-    as the text the unit sent: PostgreSQL's JSONB refuses non-finite numbers, and an alarm must
-    never be lost to what an unknown tag holds. A known tag judges it as the text it is (a ``tim``
-    of ``1e999`` is set aside like any bad time; a ``dty`` of ``NaN`` is a bad code, snu 3)."""
-
-
-def _finite_or_source(text: str) -> float | SourceNumber:
-    value = float(text)
-    return value if math.isfinite(value) else SourceNumber(text)
-
-
-def load_json(text: str, **hooks: Any) -> Any:
-    """``json.loads`` with non-finite numbers kept as their source text (``SourceNumber``)."""
-    return json.loads(text, parse_constant=SourceNumber, parse_float=_finite_or_source, **hooks)
-
-
-def _parse_json(text: str) -> tuple[dict[str, Any], set[str]]:
-    duplicates: list[set[str]] = []
-
-    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        seen: set[str] = set()
-        for key, value in pairs:
-            if key in obj:
-                seen.add(key)
-            obj[key] = value
-        duplicates.append(seen)
-        return obj
-
-    try:
-        data = load_json(text, object_pairs_hook=pairs_hook)
-    except RecursionError:
-        raise _Reject(Snu.WRONG_DATA, "bad_value", f"nesting deeper than {MAX_DEPTH} levels") from None
-    except ValueError:
-        raise _Reject(Snu.INVALID_FORMAT, "invalid_format", "payload is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise _Reject(Snu.INVALID_FORMAT, "invalid_format", "payload is not a JSON object")
-    # The hook runs innermost first, so the top-level object's duplicates come last.
-    return data, duplicates[-1] & KNOWN_TAGS
-
-
-def _parse_xml(text: str) -> tuple[dict[str, Any], set[str]]:
-    # No DTD means no entity expansion (billion laughs) and no external entities.
-    if _DTD.search(text):
-        raise _Reject(Snu.INVALID_FORMAT, "invalid_format", "DOCTYPE and ENTITY declarations are not allowed")
-    try:
-        root = ET.fromstring(text)  # noqa: S314 - DTDs refused above
-    except Exception:
-        raise _Reject(Snu.INVALID_FORMAT, "invalid_format", "payload is not well-formed XML") from None
-    if _local(root.tag) != "mrq":
-        raise _Reject(Snu.INVALID_FORMAT, "invalid_format", "XML root element must be <mrq>")
-    if _xml_depth(root) > MAX_DEPTH:
-        raise _Reject(Snu.WRONG_DATA, "bad_value", f"nesting deeper than {MAX_DEPTH} levels")
-    tags = _xml_children(root)
-    repeated = {name for name, value in tags.items() if isinstance(value, list)}
-    return tags, (repeated & KNOWN_TAGS) - {"crd"}
-
-
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _xml_depth(root: ET.Element) -> int:
-    deepest, stack = 0, [(root, 1)]
-    while stack:
-        elem, depth = stack.pop()
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in elem)
-    return deepest
-
-
-def _xml_children(elem: ET.Element) -> dict[str, Any]:
-    """Children as a dict: leaf -> its text, parent -> dict, repeated name -> list."""
-    out: dict[str, Any] = {}
-    for child in elem:
-        name = _local(child.tag)
-        value: Any = _xml_children(child) if len(child) else (child.text or "")
-        if name not in out:
-            out[name] = value
-        elif isinstance(out[name], list):
-            out[name].append(value)
-        else:
-            out[name] = [out[name], value]
-    return out
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
-
-
-def _has_bad_chars(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _BAD_CHARS.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-def _ref_or_none(tags: dict[str, Any]) -> str | None:
-    raw = tags.get("ref")
-    if isinstance(raw, SourceNumber):
-        return None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = str(raw)
-    return raw.strip() if isinstance(raw, str) and _REF.fullmatch(raw.strip()) else None
+        return Rejection(Snu.INVALID_FORMAT, "invalid_format", "unreadable message", sniff_ref(payload), fmt)
 
 
 # --- validation -------------------------------------------------------------
@@ -305,19 +130,19 @@ def _ref_or_none(tags: dict[str, Any]) -> str | None:
 def _build(tags: dict[str, Any], repeated: set[str], topic_cid: str | None, fmt: Fmt) -> Mrq:
     """Validate tags in the order SCAIP answers them: ref (10), mandatory (7), content (3)."""
     if "ref" in repeated:
-        raise _Reject(Snu.REF_MISSING, "missing_ref", "tag 'ref' given more than once")
+        raise Reject(Snu.REF_MISSING, "missing_ref", "tag 'ref' given more than once")
     if _blank(tags.get("ref")):
-        raise _Reject(Snu.REF_MISSING, "missing_ref", "tag 'ref' is missing")
-    ref = _ref_or_none(tags)
+        raise Reject(Snu.REF_MISSING, "missing_ref", "tag 'ref' is missing")
+    ref = ref_or_none(tags)
     if ref is None:
-        raise _Reject(Snu.REF_MISSING, "missing_ref", "tag 'ref' must be 1-16 letters or digits")
+        raise Reject(Snu.REF_MISSING, "missing_ref", "tag 'ref' must be 1-16 letters or digits")
 
-    def bad(detail: str, reason: str = "bad_value") -> _Reject:
-        return _Reject(Snu.WRONG_DATA, reason, detail, ref)
+    def bad(detail: str, reason: str = "bad_value") -> Reject:
+        return Reject(Snu.WRONG_DATA, reason, detail, ref)
 
     for name in ("cid", "dty"):
         if _blank(tags.get(name)):
-            raise _Reject(Snu.TAG_MISSING, "missing_tag", f"tag '{name}' is missing", ref)
+            raise Reject(Snu.TAG_MISSING, "missing_tag", f"tag '{name}' is missing", ref)
     if repeated:
         raise bad(f"tag '{sorted(repeated)[0]}' given more than once")
 
