@@ -23,7 +23,8 @@ class LiveEvent(IdMixin, Base):
 
     __tablename__ = "live_events"
 
-    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # indexed: the retention job (arc/alarms/retention.py) deletes by it
+    at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     alarm_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     payload: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")

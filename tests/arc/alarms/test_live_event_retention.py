@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
+from arc.alarms import retention
 from arc.alarms.events import LiveEvent, emit
 from arc.alarms.retention import prune_live_events
 from arc.kit.db import make_sessionmaker
@@ -28,3 +29,20 @@ async def test_live_events_past_retention_are_deleted_in_chunks_and_recent_ones_
     assert list(left) == [5, 6]
     assert await prune_live_events(make_sessionmaker(db), clock.now(), settings) == 0
     assert await session.scalar(select(func.count()).select_from(LiveEvent)) == 2
+
+
+async def test_retention_finds_old_events_by_index_not_by_reading_the_whole_buffer(db, session, settings, clock):
+    """The hourly job's usual case: a big replay buffer with nothing (or an hour's worth) to delete.
+    It must find the old rows through the index on ``at``, not by scanning every recent event."""
+    await session.execute(
+        text(
+            "INSERT INTO live_events (at, kind, payload) SELECT now() - (n || ' seconds')::interval,"
+            " 'alarm.updated', '{}'::jsonb FROM generate_series(1, 20000) AS n"
+        )
+    )
+    await session.commit()
+    await session.execute(text("ANALYZE live_events"))
+    cutoff = clock.now() - timedelta(days=settings.live_events_retention_days)
+    explain = text(f"EXPLAIN {retention._DELETE.text}")
+    plan = "\n".join(await session.scalars(explain, {"cutoff": cutoff, "chunk": retention.CHUNK}))
+    assert "ix_live_events_at" in plan, plan
