@@ -24,6 +24,7 @@ from arc.alarms.retention import live_events_retention_job
 from arc.audit.service import record
 from arc.auth.deps import require_roles
 from arc.auth.models import User
+from arc.dispatch.dial import DIAL
 from arc.dispatch.escalation import escalation_job
 from arc.dispatch.tasks import DELIVER
 from arc.history.jobs import evaluate_flags
@@ -58,7 +59,7 @@ async def scheduler_component(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-TASKS: tuple[TaskSpec, ...] = (DELIVER, BILLING_SEND_DOCUMENTS)
+TASKS: tuple[TaskSpec, ...] = (DELIVER, DIAL, BILLING_SEND_DOCUMENTS)
 
 
 @asynccontextmanager

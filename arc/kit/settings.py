@@ -187,6 +187,9 @@ class Settings(BaseSettings):
     dial_webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key signing click-to-dial requests (required with the URL)"
     )
+    dial_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="how long the click-to-dial gateway has to take a call"
+    )
 
     # --- security (docs/security.md) ---
     data_key: SecretStr | None = Field(

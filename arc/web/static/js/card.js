@@ -4,7 +4,7 @@ import { facts, h, replace, tel } from "./dom.js";
 import { categoryLabel, hazardMark, isHigh, statusLabel, who } from "./queue.js";
 import { age, clockTime, dateTime } from "./time.js";
 import {
-  CALL_RESULTS, TASK_LABEL, acceptBlock, actionsPanel, responderPlan, tasksList,
+  CALL_RESULTS, TASK_LABEL, acceptBlock, actionsPanel, partyNumber, responderPlan, tasksList,
 } from "./card_actions.js";
 
 function section(title, ...content) {
@@ -24,6 +24,8 @@ const EVENT_LABEL = {
   task_requested: "Responder asked", task_status: "Responder reply", dispatched: "Responder sent",
   on_scene: "Responder on scene", plan_exhausted: "Responder plan used up", closed: "Closed",
   call: "Call", dial: "Calling", reassigned: "Re-assigned", released: "Released to the queue",
+  dial_sent: "The phone system is ringing", dial_failed: "The dial gateway did not take the call",
+  delivery_failed: "A responder's message did not go out", delivery_gave_up: "Gave up sending a responder's message",
 };
 const CALL_RESULT = Object.fromEntries(CALL_RESULTS);
 const PARTY = { customer: "the person", responder: "a responder", caller_id: "the caller id", gp: "the GP", other: "someone" };
@@ -184,6 +186,10 @@ function closing(card) {
   ]));
 }
 
+function callee(d, responders) {
+  return d.responder_id && responders[d.responder_id] ? responders[d.responder_id] : PARTY[d.party] || d.party;
+}
+
 function eventDetail(e, card) {
   const d = e.data || {};
   const responders = Object.fromEntries((card.responders || []).map((r) => [r.id, r.name]));
@@ -194,8 +200,13 @@ function eventDetail(e, card) {
       return d.device_type ? `: ${d.device_type}${d.status_text ? ` — ${d.status_text}` : ""}${d.location_text ? ` (${d.location_text})` : ""}` : "";
     case "task_status": return d.status ? `: ${TASK_LABEL[d.status] || d.status}${d.note ? ` — ${d.note}` : ""}` : "";
     case "task_requested": return d.kind ? `: ${d.kind === "emergency" ? d.service || "999" : d.kind === "ers" ? "ERS" : "nominated responder"}` : "";
-    case "call": return `: ${d.responder_id && responders[d.responder_id] ? responders[d.responder_id] : PARTY[d.party] || d.party} — ${CALL_RESULT[d.result] || d.result}`;
-    case "dial": return `: ${d.responder_id && responders[d.responder_id] ? responders[d.responder_id] : PARTY[d.party] || d.party}${d.gateway === "webhook" ? " (through the phone system)" : ""}`;
+    case "call": return `: ${callee(d, responders)} — ${CALL_RESULT[d.result] || d.result}`;
+    case "dial": return `: ${callee(d, responders)}${d.gateway === "webhook" ? " (through the phone system)" : ""}`;
+    case "dial_sent": return `: ${callee(d, responders)}`;
+    case "dial_failed": {
+      const number = partyNumber(card, d);
+      return [`: ${callee(d, responders)} — dial `, number ? tel(number) : "the number", ` by hand${d.reason ? ` (${d.reason})` : ""}`];
+    }
     case "reassigned": return d.to ? ` to ${d.to}${d.reason ? ` (${d.reason})` : ""}` : "";
     case "released": return d.reason ? ` (${d.reason})` : "";
     default: return "";

@@ -88,9 +88,30 @@ function callees(card) {
   return out;
 }
 
+// The number of the party a log entry names (the log itself never carries numbers).
+export function partyNumber(card, d) {
+  if (d.party === "customer") return card.customer?.phone_primary || null;
+  return (card.responders || []).find((r) => r.id === d.responder_id)?.phone_primary || null;
+}
+
+// The click-to-dial gateway's last word, when it did not take the call: dial by hand, now.
+function dialRefused(card) {
+  const last = [...(card.events || [])].reverse().find((e) => ["dial", "dial_sent", "dial_failed"].includes(e.type));
+  if (!last || last.type !== "dial_failed") return null;
+  const d = last.data || {};
+  const number = partyNumber(card, d);
+  return h("p", { class: "warning", role: "alert", "data-testid": "dial-failed" },
+    "The dial gateway did not take the call — ", number ? ["dial ", tel(number), " by hand"] : "dial the number by hand",
+    d.reason ? ` (${d.reason}).` : ".");
+}
+
 export function callForm(card, ctx) {
   const list = callees(card);
   if (!list.length) return null;
+  return [dialRefused(card), callFormFor(card, ctx, list)];
+}
+
+function callFormFor(card, ctx, list) {
   const whom = h("select", { name: "call-to" }, list.map((p) => h("option", { value: p.key }, p.label)));
   const result = h("select", { name: "call-result" }, CALL_RESULTS.map(([v, l]) => h("option", { value: v }, l)));
   return h("form", {
