@@ -10,6 +10,7 @@ import logging
 import sys
 
 from devices.protocol.codes import SNU_TEXT
+from simulators import soak
 from simulators.fleet import Fleet
 from simulators.scenario import ScenarioError, load, shipped_names
 from simulators.scenario_run import Runner
@@ -58,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speed", type=float, default=1.0, help="scenario time runs this many times faster (default 1)"
     )
+    soak.add_arguments(parser)
 
 
 def list_scenarios() -> str:
@@ -70,27 +72,25 @@ def list_scenarios() -> str:
     return "scenarios (lifeline simulate --scenario NAME):\n" + "\n".join(lines)
 
 
-async def run_scenario(url: str, root: str, args: argparse.Namespace) -> None:
+def scenario_runner(url: str, root: str, args: argparse.Namespace, status=None, operators: bool = False) -> Runner:
     try:
         scenario = load(args.scenario)
     except ScenarioError as exc:
         raise SystemExit(f"lifeline simulate: {exc}") from None
     if args.speed <= 0:
         raise SystemExit("lifeline simulate: --speed must be above 0")
-    runner = Runner(scenario, url, root, args.cid_base, speed=args.speed)
-    print(f"{scenario.name}: {scenario.description}", file=sys.stderr)
+    return Runner(scenario, url, root, args.cid_base, speed=args.speed, status=status, operators=operators)
+
+
+async def run_scenario(url: str, root: str, args: argparse.Namespace) -> None:
+    runner = scenario_runner(url, root, args)
+    print(f"{runner.scenario.name}: {runner.scenario.description}", file=sys.stderr)
     report = await runner.run()
     print(report.in_words())
 
 
-async def run(mqtt_url: str | None, root: str, args: argparse.Namespace) -> None:
-    if args.list:
-        print(list_scenarios())
-        return
-    url = mqtt_url or "mqtt://127.0.0.1:18830"  # the demo's embedded broker
-    if args.scenario:
-        await run_scenario(url, root, args)
-        return
+async def run_fleet(url: str, root: str, args: argparse.Namespace, duration: float | None) -> str:
+    """The random fleet (``--units``, ``--alarm-every``) until ``duration`` or Ctrl-C; its answers in words."""
     cids = [str(args.cid_base + i) for i in range(args.units)]
     fleet = Fleet(
         url,
@@ -103,9 +103,26 @@ async def run(mqtt_url: str | None, root: str, args: argparse.Namespace) -> None
     )
     log.info("simulating %d units (cids %s..%s) on %s", len(cids), cids[0], cids[-1], url.split("@")[-1])
     with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-        await fleet.run(args.duration)
+        await fleet.run(duration)
     answers: dict = {}
     for unit in fleet.units.values():
         for snu, n in unit.answers.items():
             answers[snu] = answers.get(snu, 0) + n
-    log.info("final answers: %s", answers_in_words(answers))
+    return f"{len(cids)} units: {answers_in_words(answers)}"
+
+
+async def run(mqtt_url: str | None, root: str, args: argparse.Namespace) -> None:
+    if args.list:
+        print(list_scenarios())
+        return
+    url = mqtt_url or "mqtt://127.0.0.1:18830"  # the demo's embedded broker
+    if soak.wanted(args):
+        await soak.run(
+            args,
+            lambda status: scenario_runner(url, root, args, status=status, operators=args.operators > 0),
+            lambda seconds: run_fleet(url, root, args, seconds),
+        )
+    elif args.scenario:
+        await run_scenario(url, root, args)
+    else:
+        log.info("final answers: %s", await run_fleet(url, root, args, args.duration))

@@ -7,6 +7,7 @@ import contextlib
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
@@ -56,6 +57,7 @@ class Report:
     stray: Counter  # answers that match no session (e.g. to a message with no readable ref), by meaning
     published: int
     seconds: float
+    rounds: int = 1  # a soak repeats the scenario (Runner.run(until=...))
 
     def outcomes(self) -> Counter:
         return Counter(s.outcome() for s in self.sessions.values())
@@ -64,8 +66,9 @@ class Report:
         kinds = Counter(s.kind for s in self.sessions.values())
         sent = ", ".join(_plural(NOUNS.get(kind, kind), n) for kind, n in kinds.most_common())
         answers = ", ".join(f"{n} {what}" for what, n in self.outcomes().most_common()) or "none"
+        times = "" if self.rounds == 1 else f" {self.rounds} times"
         text = (
-            f"Scenario '{self.scenario.name}' ran {self.seconds:.1f} s with {_plural('unit', self.scenario.units)}: "
+            f"Scenario '{self.scenario.name}' ran{times} {self.seconds:.1f} s with {_plural('unit', self.scenario.units)}: "
             f"{_plural('message', len(self.sessions))} ({sent}), {_plural('publish', self.published)} "
             f"counting retransmissions. Answers: {answers}."
         )
@@ -83,10 +86,32 @@ def _plural(noun: str, n: int) -> str:
     return f"{n} {noun}es" if noun.endswith(("s", "sh")) else f"{n} {noun}s"
 
 
+async def ticker(line: Callable[[], str], out: TextIO) -> None:
+    """A live progress line on ``out``: redrawn every 0.5 s on a terminal, one line every 5 s otherwise."""
+    tty = out.isatty()
+    while True:
+        await asyncio.sleep(0.5 if tty else 5.0)
+        print(f"\r{line()}\033[K" if tty else line(), end="" if tty else "\n", file=out, flush=True)
+
+
 class Runner:
-    def __init__(self, scenario: Scenario, mqtt_url: str, root: str, cid_base: int, *, speed: float = 1.0):
+    def __init__(
+        self,
+        scenario: Scenario,
+        mqtt_url: str,
+        root: str,
+        cid_base: int,
+        *,
+        speed: float = 1.0,
+        status: Callable[[], str] | None = None,
+        operators: bool = False,
+    ):
+        """``status()``: more to show on the progress line (the bots' counts); ``operators``: someone
+        answers alarms, so a held one is waited for (up to ``settle``) until it is answered OK."""
         self.scenario = scenario
         self.speed = speed
+        self.status = status
+        self.operators = operators
         self.cids = [str(cid_base + i) for i in range(scenario.units)]
         self.sessions: dict[tuple[str, str], Session] = {}
         self.stray: Counter = Counter()
@@ -101,7 +126,7 @@ class Runner:
         )
         self._last_alarm: dict[str, str] = {}
         self._raw = 0
-        self._waiting = 0  # sessions without any answer yet
+        self._waiting = 0  # sessions without an answer yet (with operators: a final one)
         self._all_answered = asyncio.Event()
 
     def _open(self, cid: str, ref: str, kind: str) -> Session:
@@ -115,13 +140,17 @@ class Runner:
         reply = decode_mrs(payload)
         session = self.sessions.get((cid, str(reply.get("ref", ""))))
         if session is not None:
-            if session.last_snu is None:
+            waited = not self._answered(session.last_snu)
+            session.last_snu = reply.get("snu")
+            if waited and self._answered(session.last_snu):
                 self._waiting -= 1
                 if self._waiting == 0:
                     self._all_answered.set()
-            session.last_snu = reply.get("snu")
         elif reply:
             self.stray[MEANING.get(reply["snu"], f"answered snu {reply['snu']}")] += 1
+
+    def _answered(self, snu: int | None) -> bool:
+        return snu is not None and not (self.operators and snu == HOLD)
 
     async def _send(self, step: Step, number: int) -> None:
         cid = self.cids[number - 1]
@@ -155,39 +184,44 @@ class Runner:
             f"{self.scenario.name}: {elapsed:5.1f}/{total:.0f} s  sent {len(self.sessions)}  "
             f"OK {outcomes[MEANING[0]]}  held {outcomes[MEANING[HOLD]]}  "
             f"waiting {outcomes[NO_ANSWER]}  other {len(self.sessions) - sum(outcomes[k] for k in (MEANING[0], MEANING[HOLD], NO_ANSWER))}"
-        )
+        ) + (f"  | {self.status()}" if self.status else "")
 
-    async def run(self, out: TextIO | None = sys.stderr) -> Report:
+    async def run(self, out: TextIO | None = sys.stderr, *, until: float | None = None) -> Report:
+        """Run the scenario once; with ``until`` (a ``time.monotonic()`` deadline) start it again,
+        one round every length + settle, until then (a soak): the units keep counting their refs."""
         fleet_task = asyncio.create_task(self.fleet.run())
         tasks: list[asyncio.Task] = []
-        ticker: asyncio.Task | None = None
+        ticker_task: asyncio.Task | None = None
         started = time.monotonic()
-        total = (self.scenario.length + self.scenario.settle) / self.speed
+        period = (self.scenario.length + self.scenario.settle) / self.speed
+        rounds = 1
+        total = period if until is None else max(period, until - started)
         try:
             await asyncio.wait_for(self.fleet.connected.wait(), 10)
             started = time.monotonic()
             if out is not None:
-                ticker = asyncio.create_task(self._tick(started, total, out))
-            for at, step, number in self.scenario.schedule():
-                await asyncio.sleep(max(0.0, started + at / self.speed - time.monotonic()))
-                tasks.append(asyncio.create_task(self._send(step, number)))
+                ticker_task = asyncio.create_task(ticker(lambda: self.progress(time.monotonic() - started, total), out))
+            while True:
+                begun = started + (rounds - 1) * period
+                for at, step, number in self.scenario.schedule():
+                    await asyncio.sleep(max(0.0, begun + at / self.speed - time.monotonic()))
+                    tasks.append(asyncio.create_task(self._send(step, number)))
+                if until is None or begun + period >= until:
+                    break
+                await asyncio.sleep(max(0.0, begun + period - time.monotonic()))
+                rounds += 1
             await asyncio.sleep(0)  # the last sends open their sessions
             if self._waiting:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._all_answered.wait(), self.scenario.settle / self.speed)
         finally:
-            for task in [*tasks, fleet_task, *([ticker] if ticker else [])]:
+            for task in [*tasks, fleet_task, *([ticker_task] if ticker_task else [])]:
                 task.cancel()
-            for task in [*tasks, fleet_task, *([ticker] if ticker else [])]:
+            for task in [*tasks, fleet_task, *([ticker_task] if ticker_task else [])]:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if out is not None:
             print(f"\r{self.progress(time.monotonic() - started, total)}", file=out)
-        return Report(self.scenario, self.sessions, self.stray, self.fleet.published, time.monotonic() - started)
-
-    async def _tick(self, started: float, total: float, out: TextIO) -> None:
-        tty = out.isatty()
-        while True:
-            await asyncio.sleep(0.5 if tty else 5.0)
-            line = self.progress(time.monotonic() - started, total)
-            print(f"\r{line}\033[K" if tty else line, end="" if tty else "\n", file=out, flush=True)
+        return Report(
+            self.scenario, self.sessions, self.stray, self.fleet.published, time.monotonic() - started, rounds
+        )
