@@ -22,7 +22,8 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+
+from simulators.benchkit import drop_database, scratch_database
 
 PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -59,19 +60,10 @@ AFTER = [  # everyone else: five calls each; every alarm gets its received event
 ]
 
 
-async def setup(pg_url: str, activations: int, others: int) -> tuple[str, str]:
+async def setup(pg_url: str, activations: int, others: int) -> str:
     import asyncpg
 
-    from arc import migrate
-
-    name = f"lifeline_bench_history_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = urlunsplit(urlsplit(pg_url)._replace(path=f"/{name}"))
-    await migrate.upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    url = await scratch_database(pg_url, "lifeline_bench_history")
     conn = await asyncpg.connect(url)
     try:
         for statement in SETUP:
@@ -81,17 +73,7 @@ async def setup(pg_url: str, activations: int, others: int) -> tuple[str, str]:
             await conn.execute(statement)
     finally:
         await conn.close()
-    return url, name
-
-
-async def drop(pg_url: str, name: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    return url
 
 
 def _ms(samples: list[float]) -> str:
@@ -274,13 +256,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2000)
     parser.add_argument("--pg", default=PG, help="PostgreSQL server (a scratch database is made and dropped)")
     args = parser.parse_args()
-    url, name = asyncio.run(setup(args.pg, args.activations, args.others))
+    url = asyncio.run(setup(args.pg, args.activations, args.others))
     try:
         asyncio.run(
             web(url.replace("postgresql://", "postgresql+asyncpg://", 1), args.repeat, args.activations)
         )
     finally:
-        asyncio.run(drop(args.pg, name))
+        asyncio.run(drop_database(args.pg, url))
     false_positives(args.seeds)
     detection(max(args.seeds // 4, 100))
     print("2 cores shared with other developers' work while this ran")

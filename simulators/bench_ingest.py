@@ -29,32 +29,22 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import sys
 import time
 import uuid
-from urllib.parse import urlsplit, urlunsplit
-
-import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from devices.broker import broker_address
-
-CID_BASE = 5_500_000
-
-
-def _paho(mqtt_url: str, identifier: str) -> paho.Client:
-    """MQTT 5 with a large Receive Maximum, so the broker never queues (or drops) for this client."""
-    address = broker_address(mqtt_url)
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=identifier, protocol=paho.MQTTv5)
-    if address["username"]:
-        client.username_pw_set(address["username"], address["password"])
-    client.max_inflight_messages_set(0)
-    client.max_queued_messages_set(0)
-    connect = Properties(PacketTypes.CONNECT)
-    connect.ReceiveMaximum = 65535
-    client.connect(address["hostname"], address["port"], keepalive=60, properties=connect)
-    return client
+from simulators.benchkit import (
+    CID_BASE,
+    broker_pid,
+    count,
+    drop_database,
+    machine_cpu,
+    paho_client,
+    process_cpu,
+    setup_database,
+    start_service,
+    wait_subscribed,
+)
 
 
 def generate(
@@ -63,7 +53,7 @@ def generate(
     """The load: heartbeats from ``units`` units, round robin, QoS 1, as fast as the window allows
     (at most ``window`` messages published and not yet counted: the broker's per-client queue is
     bounded, 1000 by default in Mosquitto, and a fleet has a bounded number of sessions open)."""
-    client = _paho(mqtt_url, f"bench-gen-{uuid.uuid4().hex[:8]}")
+    client = paho_client(mqtt_url, f"bench-gen-{uuid.uuid4().hex[:8]}")
     client.loop_start()
     payloads = []
     for i in range(messages):
@@ -78,72 +68,6 @@ def generate(
     done.wait(600)
     client.loop_stop()
     client.disconnect()
-
-
-def count(
-    mqtt_url: str, topic: str, messages: int, ready: mp.Event, result, done: mp.Event, counted=None
-) -> None:
-    """A bare subscriber: count messages on ``topic``; record when the last one arrived."""
-    seen = 0
-
-    def on_message(client, userdata, message) -> None:
-        nonlocal seen
-        seen += 1
-        if counted is not None:
-            counted.value = seen
-        if seen >= messages:
-            result.value = time.time()
-            done.set()
-
-    def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
-        ready.set()
-
-    client = _paho(mqtt_url, f"bench-count-{uuid.uuid4().hex[:8]}")
-    client.on_message = on_message
-    client.on_subscribe = on_subscribe
-    client.subscribe(topic, qos=1)
-    client.loop_start()
-    done.wait(600)
-    client.loop_stop()
-    client.disconnect()
-
-
-def _machine_cpu() -> float:
-    """CPU seconds used by the whole machine so far (all cores, busy time only)."""
-    with open("/proc/stat") as stat:
-        fields = [int(x) for x in stat.readline().split()[1:]]
-    busy = sum(fields[:3]) + sum(fields[5:8])  # user nice system | irq softirq steal
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def _process_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def broker_pid(port: int) -> int | None:
-    """The local process listening on ``port`` (the broker), found through /proc, or None."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
-                        inodes.add(cols[9])
-        except OSError:
-            continue
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
-                    return int(pid)
-        except OSError:
-            continue
-    return None
 
 
 def measure(
@@ -170,115 +94,20 @@ def measure(
     generator = mp.Process(
         target=generate, args=(mqtt_url, root, units, messages, window, counted, started, done)
     )
-    machine_before = _machine_cpu()
-    service_before = _process_cpu(service_pid) if service_pid else 0.0
-    broker_before = _process_cpu(broker) if broker else 0.0
+    machine_before = machine_cpu()
+    service_before = process_cpu(service_pid) if service_pid else 0.0
+    broker_before = process_cpu(broker) if broker else 0.0
     generator.start()
     if not done.wait(300):
         generator.kill()
         counter.kill()
         raise SystemExit(f"timed out: {counted.value} of {messages} messages counted")
-    machine = (_machine_cpu() - machine_before) / messages * 1e6
-    service = (_process_cpu(service_pid) - service_before) / messages * 1e6 if service_pid else None
-    broker_cpu = (_process_cpu(broker) - broker_before) / messages * 1e6 if broker else None
+    machine = (machine_cpu() - machine_before) / messages * 1e6
+    service = (process_cpu(service_pid) - service_before) / messages * 1e6 if service_pid else None
+    broker_cpu = (process_cpu(broker) - broker_before) / messages * 1e6 if broker else None
     generator.join(10)
     counter.join(10)
     return messages / (finished.value - started.value), machine, service, broker_cpu
-
-
-async def setup_database(pg_url: str, units: int) -> str:
-    """A scratch database, migrated, with ``units`` registered units. Returns its URL."""
-    import asyncpg
-
-    from arc import migrate
-
-    name = f"lifeline_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = urlunsplit(urlsplit(pg_url)._replace(path=f"/{name}"))
-    await migrate.upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.copy_records_to_table(
-            "units",
-            records=[(str(CID_BASE + i), "BenchHub", False) for i in range(units)],
-            columns=["cid", "model", "is_mobile"],
-        )
-    finally:
-        await conn.close()
-    return url
-
-
-async def drop_database(pg_url: str, url: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-def start_service(
-    database_url: str, mqtt_url: str, root: str, client_id: str, profile: str | None = None
-) -> mp.Process:
-    import subprocess
-
-    env = {
-        **os.environ,
-        "LIFELINE_ENV": "test",
-        "LIFELINE_DATABASE_URL": database_url,
-        "LIFELINE_MQTT_URL": mqtt_url,
-        "LIFELINE_MQTT_TOPIC_ROOT": root,
-        "LIFELINE_MQTT_CLIENT_ID": client_id,
-        "LIFELINE_MQTT_SESSION_EXPIRY_SECONDS": "300",
-        "LIFELINE_LOG_LEVEL": "WARNING",
-        "LIFELINE_INGEST_BATCH_MAX": os.environ.get("LIFELINE_INGEST_BATCH_MAX", "200"),
-    }
-    if profile:  # CPU time, not wall time: on shared cores wall time mostly measures the neighbours
-        command = ["-c", _PROFILED.format(out=profile)]
-    else:
-        command = ["-m", "arc.cli", "ingest"]
-    return subprocess.Popen([sys.executable, *command], env=env)  # noqa: S603 - our own command
-
-
-_PROFILED = """
-import cProfile, runpy, sys, time
-profiler = cProfile.Profile(time.process_time)
-sys.argv = ["lifeline", "ingest"]
-profiler.enable()
-try:
-    runpy.run_module("arc.cli", run_name="__main__")
-finally:
-    profiler.disable()
-    profiler.dump_stats({out!r})
-"""
-
-
-def wait_subscribed(mqtt_url: str, root: str, client_id: str) -> None:
-    """The service is ready when a probe heartbeat gets an answer."""
-    ready, done, result = mp.Event(), mp.Event(), mp.RawValue("d", 0.0)
-    counter = mp.Process(target=count, args=(mqtt_url, f"{root}/+/mrs", 1, ready, result, done))
-    counter.start()
-    ready.wait(10)
-    client = _paho(mqtt_url, f"bench-probe-{uuid.uuid4().hex[:8]}")
-    client.loop_start()
-    for _ in range(60):
-        client.publish(
-            f"{root}/{CID_BASE}/mrq",
-            json.dumps({"ref": f"P{uuid.uuid4().hex[:8]}", "cid": str(CID_BASE), "dty": "1", "mty": "PI"}),
-            qos=1,
-        )
-        if done.wait(1):
-            break
-    client.loop_stop()
-    client.disconnect()
-    counter.join(5)
-    if not done.is_set():
-        raise SystemExit("the service did not answer")
 
 
 async def pipeline_capacity(

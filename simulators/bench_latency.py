@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import socket
-import statistics
 import sys
 import time
 import uuid
@@ -36,6 +35,7 @@ import aiomqtt
 import httpx
 
 from devices.broker import broker_address
+from simulators.benchkit import latency_summary, percentile
 from simulators.sse import sse_events
 
 CID_BASE = 8_800_000
@@ -65,12 +65,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def _mqtt_client(url: str, name: str) -> aiomqtt.Client:
@@ -257,14 +251,11 @@ def report(args, run: Run, elapsed: float) -> int:
         if not values:
             print(f"{label}: no samples")
             continue
-        print(
-            f"{label}: n={len(values)} p50={statistics.median(values):.1f} ms p90={_pct(values, 90):.1f} ms "
-            f"p99={_pct(values, 99):.1f} ms max={max(values):.1f} ms"
-        )
+        print(f"{label}: {latency_summary(values)}")
     missing = len(run.probes) - len(all_ms)
     if missing:
         print(f"MISSING: {missing} alarms did not reach every stream")
-    ok = not missing and all_ms and _pct(all_ms, 99) < args.target_ms
+    ok = not missing and all_ms and percentile(all_ms, 99) < args.target_ms
     print(f"target p99 < {args.target_ms:.0f} ms: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 

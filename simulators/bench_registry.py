@@ -23,9 +23,9 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from simulators.benchkit import drop_database, scratch_database
 
 GIVEN = ("Ada Alan Alice Arthur Barbara Bernard Betty Brian Carol Colin Dennis Doris Dorothy Edith Edna Eric Frank "
          "Gladys Gordon Harold Hazel Irene Ivy Jean Joan John Joyce Kenneth Margaret Mary Maureen Norman Olive Peggy "
@@ -113,32 +113,6 @@ def queries(rows: list[dict], count: int, seed: int = 43) -> list[tuple[str, str
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-async def scratch_database(pg_url: str) -> str:
-    import asyncpg
-
-    from arc import migrate
-
-    name = f"lifeline_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = urlunsplit(urlsplit(pg_url)._replace(path=f"/{name}"))
-    await migrate.upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
-    return url
-
-
-async def drop_database(pg_url: str, url: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -26,13 +26,13 @@ import json
 import os
 import re
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from simulators.bench_latency import CID_BASE, _mqtt_client, _pct, scratch_service
+from simulators.bench_latency import CID_BASE, _mqtt_client, scratch_service
+from simulators.benchkit import latency_summary
 from simulators.sip import Exchange, KamailioEdge, SippUnit, tools_missing
 
 REF = re.compile(r"<ref>([^<]+)</ref>")
@@ -41,10 +41,7 @@ REF = re.compile(r"<ref>([^<]+)</ref>")
 def _summary(label: str, values: list[float], asked: int) -> str:
     if not values:
         return f"{label}: no samples (of {asked})"
-    return (
-        f"{label}: n={len(values)}/{asked} p50={statistics.median(values):.1f} ms "
-        f"p90={_pct(values, 90):.1f} ms p99={_pct(values, 99):.1f} ms max={max(values):.1f} ms"
-    )
+    return f"{label}: {latency_summary(values, of=asked)}"
 
 
 async def one_sip_unit(args, edge: KamailioEdge, cid: str, password: str, index: int, rate: float):

@@ -27,25 +27,22 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import statistics
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
-from simulators.bench_ingest import (
+from simulators.benchkit import (
     CID_BASE,
-    _paho,
-    _process_cpu,
     broker_pid,
     drop_database,
+    own_broker,
+    paho_client,
+    process_cpu,
     setup_database,
     start_service,
+    stored_counts,
     wait_subscribed,
 )
 
@@ -93,11 +90,11 @@ class Storm:
                     self.all_answered.set()
 
     def run(self, retransmit: float, timeout: float) -> float:
-        listener = _paho(self.mqtt_url, f"storm-units-in-{uuid.uuid4().hex[:6]}")
+        listener = paho_client(self.mqtt_url, f"storm-units-in-{uuid.uuid4().hex[:6]}")
         listener.on_message = self.on_reply
         listener.subscribe(f"{self.root}/+/mrs", qos=1)
         listener.loop_start()
-        sender = _paho(self.mqtt_url, f"storm-units-out-{uuid.uuid4().hex[:6]}")
+        sender = paho_client(self.mqtt_url, f"storm-units-out-{uuid.uuid4().hex[:6]}")
         sender.loop_start()
         time.sleep(0.5)
         order = list(self.messages)
@@ -116,36 +113,6 @@ class Storm:
             sender.loop_stop()
             listener.loop_stop()
         return started
-
-
-async def stored_counts(database_url: str, refs: list[str]) -> dict[str, int]:
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT ref, count(*) AS n FROM ingest_inbox WHERE ref = ANY($1::text[]) GROUP BY ref", refs
-        )
-        alarms = await conn.fetchval("SELECT count(*) FROM alarms WHERE kind = 'activation'")
-    finally:
-        await conn.close()
-    return {**{r["ref"]: r["n"] for r in rows}, "__alarms__": alarms}
-
-
-def own_broker() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    workdir = Path(tempfile.mkdtemp(prefix="storm-broker-"))
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 100000\nlog_dest none\n"
-    )
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([mosquitto, "-c", str(conf)])  # noqa: S603 - our own command
-    time.sleep(0.5)
-    return proc, f"mqtt://127.0.0.1:{port}"
 
 
 def main() -> None:
@@ -172,13 +139,13 @@ def main() -> None:
         service = start_service(database_url, mqtt_url, root, client_id)
         wait_subscribed(mqtt_url, root, client_id)
         broker = broker_pid(int(mqtt_url.rsplit(":", 1)[1]))
-        cpu_before = (_process_cpu(service.pid), _process_cpu(broker) if broker else 0.0)
+        cpu_before = (process_cpu(service.pid), process_cpu(broker) if broker else 0.0)
         storm = Storm(mqtt_url, root, args.units, args.alarms, args.statuses, args.quiet_alarm_units)
         started = storm.run(args.retransmit, args.timeout)
         answered = [m["answered"] for m in storm.messages.values() if m["answered"]]
         drained = (max(answered) - started) if len(answered) == len(storm.messages) else None
-        service_cpu = _process_cpu(service.pid) - cpu_before[0]
-        broker_cpu = (_process_cpu(broker) - cpu_before[1]) if broker else None
+        service_cpu = process_cpu(service.pid) - cpu_before[0]
+        broker_cpu = (process_cpu(broker) - cpu_before[1]) if broker else None
         time.sleep(1.0)
         counts = asyncio.run(stored_counts(database_url, list(storm.messages)))
     finally:

@@ -16,15 +16,12 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from arc import migrate
 from arc.app import create_app
 from arc.auth.service import issue_session
 from arc.embedded import EmbeddedBroker, start_postgres
@@ -32,6 +29,7 @@ from arc.kit.clock import FrozenClock
 from arc.kit.db import make_engine, make_sessionmaker
 from arc.kit.model import Base
 from arc.kit.settings import Settings
+from simulators.benchkit import drop_database, scratch_database
 from tests.factories import create_user
 
 
@@ -63,21 +61,9 @@ def _pg_server_url() -> str:
 @pytest.fixture(scope="session")
 async def database_url(_pg_server_url: str) -> AsyncIterator[str]:
     """A fresh database for this test run, migrated to head; dropped at the end."""
-    name = f"lifeline_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_pg_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    parts = urlsplit(_pg_server_url)
-    url = urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
-    await migrate.upgrade(url)
-    yield url
-    admin = await asyncpg.connect(_pg_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    url = await scratch_database(_pg_server_url, "lifeline_test")
+    yield url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    await drop_database(_pg_server_url, url)
 
 
 @pytest.fixture(scope="session")
