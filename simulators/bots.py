@@ -1,15 +1,12 @@
 """Operator and responder (ERS) bots for soak runs: they work the service as people do, over HTTP only.
 
-An operator bot signs in as the browser does (``POST /auth/login``, the session cookie, the CSRF
-token on every change), loads the queue (``/api/alarms/queue``) and follows the live stream
-(``/api/live/stream``), accepts the most urgent, oldest waiting alarm, records the call, talks for
-a while, then sends an ERS responder when the alarm needs a visit (``needs_visit``) or closes it
-by phone with an outcome code the service lists (``/api/outcomes``) and a closing note. When the
-responder reports done it closes the alarm "ERS attended". A responder bot signs in as an ERS
-user, polls its jobs (``/api/ers/jobs``) as the ERS page does, accepts, reports on scene, then done.
-
-Every answer is checked. A 409 is a refusal (two operators reached for one alarm: normal, counted
-apart, the bot moves on); any other 4xx, a 5xx, or no answer at all is unexpected and fails the run.
+An operator bot signs in as the browser does (the session cookie, the CSRF token on every change),
+loads the queue and follows the live stream, accepts the most urgent, oldest waiting alarm, records
+the call, talks, then sends an ERS responder when the alarm needs a visit (``needs_visit``) or
+closes it by phone with a listed outcome code and a note; once the responder is done it closes the
+alarm "ERS attended". A responder bot signs in as an ERS user, polls its jobs as the ERS page does,
+accepts, reports on scene, then done. A 409 is a refusal (two operators reached for one alarm:
+normal, counted apart); any other 4xx, a 5xx or no answer is unexpected and fails the run.
 """
 
 from __future__ import annotations
@@ -51,17 +48,7 @@ class Timings:
 
     def scaled(self, speed: float) -> Timings:
         s = max(speed, 1e-9)
-        return replace(
-            self,
-            talk_s=self.talk_s / s,
-            accept_s=self.accept_s / s,
-            travel_s=self.travel_s / s,
-            on_scene_s=self.on_scene_s / s,
-        )
-
-    @property
-    def longest_alarm_s(self) -> float:
-        return self.talk_s + self.accept_s + self.travel_s + self.on_scene_s
+        return replace(self, talk_s=self.talk_s / s, accept_s=self.accept_s / s, travel_s=self.travel_s / s, on_scene_s=self.on_scene_s / s)  # fmt: skip
 
 
 def needs_visit(alarm: dict, share: float) -> bool:
@@ -149,7 +136,9 @@ class BotSession:
 
     async def login(self) -> dict:
         body = {"username": self.username, "password": self._password, "kind": "browser"}
-        answer = await self.call("POST", "/auth/login", body, relogin=False)
+        answer = await self.call(
+            "POST", "/auth/login", body, relogin=False, where=f"{self.username} signing in"
+        )
         if answer is None or answer.get("must_change_password"):
             self.tally.unexpected[f"{self.username} may not work: its password must be changed first"] += 1
             raise Unexpected(self.username)
@@ -157,10 +146,10 @@ class BotSession:
         return self.user
 
     async def call(
-        self, method: str, path: str, body: dict | None = None, *, what: str = "", relogin: bool = True
+        self, method: str, path: str, body: dict | None = None, *, what="", relogin=True, where=""
     ):
         """The answer's JSON; None for a 409 (counted as a refusal). Raises Unexpected otherwise."""
-        where = f"{method} {_shape(path)}"
+        where = where or f"{method} {_shape(path)}"
         try:
             headers = {"X-CSRF-Token": self.csrf} if method not in ("GET", "HEAD") and self.csrf else {}
             answer = await self.client.request(method, path, json=body, headers=headers)
@@ -187,7 +176,10 @@ class BotSession:
         async with self.client.stream("GET", "/api/live/stream", headers=headers, timeout=timeout) as answer:
             if answer.status_code != 200:
                 await answer.aread()
-                if answer.status_code != 401:
+                if answer.status_code == 401:  # the session ran out: sign in again, then reopen
+                    self.tally.relogins += 1
+                    await self.login()
+                else:
                     self.tally.unexpected[
                         f"GET /api/live/stream -> {answer.status_code} {_error_code(answer)}"
                     ] += 1
@@ -213,6 +205,7 @@ class OperatorBot:
         self.view = f"bot{uuid.uuid4().hex[:12]}"
         self.queue: dict[int, dict] = {}  # open alarms by id, as the dashboard keeps them
         self.refused: set[int] = set()  # another operator took it: skip until it is queued again
+        self.worked: set[int] = set()  # taken up by this bot (once: a failed close is not retried)
         self.visits: dict[int, int] = {}  # alarm id -> the task of the responder sent
         self.ready: dict[int, str] = {}  # alarm id -> outcome: the visit is over, close it
         self.wake = asyncio.Event()
@@ -233,7 +226,19 @@ class OperatorBot:
                 await watcher
 
     def next_alarm(self) -> dict | None:
-        waiting = [a for a in self.queue.values() if a["status"] == "queued" and a["id"] not in self.refused]
+        """The most urgent, oldest alarm waiting, or one this user holds but nobody works on (a bot
+        of an earlier run was stopped mid-call): a person would pick that up first."""
+        mine = self.s.user.get("id")
+        waiting = [
+            a
+            for a in self.queue.values()
+            if (a["status"] == "queued" and a["id"] not in self.refused)
+            or (
+                a["status"] == "accepted"
+                and (a.get("accepted_by") or {}).get("id") == mine
+                and a["id"] not in self.worked
+            )
+        ]
         return min(waiting, key=lambda a: (a["priority"], a["raised_at"] or "", a["id"]), default=None)
 
     async def _step(self, codes: list[str]) -> None:
@@ -252,15 +257,19 @@ class OperatorBot:
 
     async def _work(self, alarm: dict, codes: list[str]) -> None:
         alarm_id = alarm["id"]
-        got = await self.s.call("POST", f"/api/alarms/{alarm_id}/accept", what="accept")
-        if got is None:
-            self.refused.add(alarm_id)
-            return
+        if alarm["status"] == "queued":
+            got = await self.s.call("POST", f"/api/alarms/{alarm_id}/accept", what="accept")
+            if got is None:
+                self.refused.add(alarm_id)
+                return
+            self.tally.accepted += 1
+            waited = seconds_between(got["raised_at"], got["accepted_at"])
+            if waited is not None:
+                self.tally.to_accept.append(waited)
+        else:
+            got = alarm  # already mine: carry on with the call
+        self.worked.add(alarm_id)
         self.queue[alarm_id] = got
-        self.tally.accepted += 1
-        waited = seconds_between(got["raised_at"], got["accepted_at"])
-        if waited is not None:
-            self.tally.to_accept.append(waited)
         await self.s.call(
             "POST", f"/api/alarms/{alarm_id}/calls", {"party": "customer", "result": "answered"}
         )

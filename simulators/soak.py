@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import sys
@@ -136,14 +137,20 @@ def percentile(values: list[float], p: float) -> float:
 def _spread(values: list[float]) -> str:
     if not values:
         return "none measured"
-    return f"p50 {percentile(values, 0.5):.1f} s, p95 {percentile(values, 0.95):.1f} s, max {max(values):.1f} s ({len(values)})"
+    p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+    return f"p50 {p50:.2f} s, p95 {p95:.2f} s, max {max(values):.2f} s ({len(values)})"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def in_words(team: Team, left_open: list[dict]) -> str:
     t = team.tally
     lines = [
-        f"Bots ({len(team.operators)} operators, {len(team.responders)} responders): {t.accepted} alarms accepted, "
-        f"{t.dispatched} dispatched to a responder, {t.jobs_done} jobs done, {t.closed} closed "
+        f"Bots ({_n(len(team.operators), 'operator')}, {_n(len(team.responders), 'responder')}): "
+        f"{_n(t.accepted, 'alarm')} accepted, {t.dispatched} dispatched to a responder, {_n(t.jobs_done, 'job')} done, "
+        f"{t.closed} closed "
         f"({t.closed - t.closed_after_visit} by phone, {t.closed_after_visit} after the responder was done).",
         f"Alarm opened -> accepted: {_spread(t.to_accept)}. Dispatch -> responder done: {_spread(t.to_done)}.",
     ]
@@ -257,6 +264,7 @@ async def run(
         )
     crew = _crew(args)
     out = out or sys.stderr
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would drown the progress line
     accept_s, travel_s, on_scene_s = args.ers_seconds
     base = Timings(
         talk_s=args.talk_seconds,
@@ -271,19 +279,29 @@ async def run(
         await team.start()
     except BotsFailedToStart as exc:
         await team.stop()
-        raise SystemExit(f"lifeline simulate: the bots could not start: {exc}") from None
+        raise SystemExit(
+            f"lifeline simulate: the bots could not start: {exc} (bot users: `lifeline user add` or --bot-admin; "
+            "README: soak runs)"
+        ) from None
     until = time.monotonic() + args.soak * 60 if args.soak else None
-    words = ""
+    words = "Stopped (Ctrl-C) before the scenario ended."
     try:
-        if args.scenario:
-            runner = scenario_runner(status=team.tally.progress)
-            print(f"{runner.scenario.name}: {runner.scenario.description}", file=out)
-            words = (await runner.run(out=out, until=until)).in_words()
-        else:
-            with _ticking(team.tally.progress, out):
-                words = await run_fleet(args.soak * 60 if args.soak else args.duration)
-        with _ticking(lambda: f"draining  {team.tally.progress()}", out):
-            await team.drain(args.drain if args.drain is not None else 2 * timings.longest_alarm_s + 10)
+        try:
+            if args.scenario:
+                runner = scenario_runner(status=team.tally.progress)
+                print(f"{runner.scenario.name}: {runner.scenario.description}", file=out)
+                words = (await runner.run(out=out, until=until)).in_words()
+            else:
+                with _ticking(team.tally.progress, out):
+                    words = await run_fleet(args.soak * 60 if args.soak else args.duration)
+            with _ticking(lambda: f"draining  {team.tally.progress()}", out):
+                await team.drain(
+                    args.drain
+                    if args.drain is not None
+                    else 2 * (timings.talk_s + timings.accept_s + timings.travel_s + timings.on_scene_s) + 10
+                )
+        except asyncio.CancelledError:  # Ctrl-C: stop now, and still say what the bots did
+            pass
         left_open = await team.open_alarms()
     finally:
         await team.stop()

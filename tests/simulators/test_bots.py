@@ -98,7 +98,7 @@ async def test_bots_close_every_alarm_and_send_a_responder_to_the_fall(
     await cli.run(settings.mqtt_url, settings.mqtt_topic_root, args)  # no SystemExit: nothing unexpected
 
     out = capsys.readouterr()
-    assert "3 alarms accepted, 1 dispatched to a responder, 1 jobs done, 3 closed (2 by phone, 1 after" in out.out
+    assert "3 alarms accepted, 1 dispatched to a responder, 1 job done, 3 closed (2 by phone, 1 after" in out.out
     assert "Alarms left open at the end: none." in out.out and "No unexpected answers" in out.out
     assert "Alarm opened -> accepted: p50 " in out.out and "Dispatch -> responder done: p50 " in out.out
     assert "bots: accepted" in out.err  # the progress line
@@ -113,13 +113,19 @@ async def test_bots_close_every_alarm_and_send_a_responder_to_the_fall(
     assert set((await _accepts_per_alarm(session)).values()) == {1}
 
 
+async def _two_alarms_held(settings, base: int) -> None:
+    """Two alarms stored and held (snu 4) before any operator looks."""
+    two = parse('description = "two alarms"\nunits = 2\nsettle = 30\n[[steps]]\nsend = "alarm"\n', "two")
+    report = await Runner(two, settings.mqtt_url, settings.mqtt_topic_root, base, speed=10).run(out=None)
+    assert report.outcomes() == {"held for an operator": 2}
+
+
 async def test_two_operator_bots_reaching_for_one_alarm_one_wins_the_other_moves_on(live_server, session, settings):
     base = 8_700_000 + (id(session) % 10_000) * 10
     await _register(session, 2, base)
     operators = [await create_user(session, role="operator", password=PASSWORD) for _ in range(2)]
     await session.commit()
-    two = parse('description = "two alarms"\nunits = 2\nsettle = 1\n[[steps]]\nsend = "alarm"\n', "two")
-    await Runner(two, settings.mqtt_url, settings.mqtt_topic_root, base, speed=10).run(out=None)
+    await _two_alarms_held(settings, base)
     assert await session.scalar(select(func.count()).select_from(Alarm).where(Alarm.status == "queued")) == 2
 
     tally = Tally()
@@ -176,3 +182,31 @@ def test_bots_need_a_password_and_an_end(monkeypatch):
         asyncio.run(cli.run("mqtt://127.0.0.1:1", "x", _args("--scenario", "storm", "--operators", "1")))
     with pytest.raises(SystemExit, match="bots need an end"):
         asyncio.run(cli.run("mqtt://127.0.0.1:1", "x", _args("--operators", "1")))
+
+
+async def test_an_alarm_a_stopped_bot_held_is_finished_by_the_next_run(live_server, session, settings):
+    base = 8_900_000 + (id(session) % 10_000) * 10
+    await _register(session, 2, base)
+    user = await create_user(session, role="operator", password=PASSWORD)
+    await session.commit()
+    await _two_alarms_held(settings, base)
+    held = await session.scalar(select(Alarm.id).order_by(Alarm.id.desc()))
+
+    tally = Tally()
+    earlier = BotSession(live_server.url, user.username, PASSWORD, tally)
+    await earlier.login()
+    await earlier.call("POST", f"/api/alarms/{held}/accept")  # ... and that run was stopped (Ctrl-C)
+    await earlier.aclose()
+    now = BotSession(live_server.url, user.username, PASSWORD, tally)
+    await now.login()
+    bot = asyncio.create_task(OperatorBot(now, Timings(talk_s=0.1), []).run())
+    try:
+        async with asyncio.timeout(20):
+            while await session.scalar(select(func.count()).select_from(Alarm).where(Alarm.status != "closed")):
+                await asyncio.sleep(0.2)
+                session.expire_all()
+    finally:
+        bot.cancel()
+        await asyncio.gather(bot, return_exceptions=True)
+        await now.aclose()
+    assert tally.accepted == 1 and tally.closed == 2 and not tally.failed  # the held one closed without a 409
