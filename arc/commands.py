@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.audit.service import record
@@ -25,13 +25,13 @@ from arc.erasure import purge
 from arc.kit.clock import Clock
 from arc.kit.crypto import DataCipher
 from arc.kit.db import make_engine, make_sessionmaker, session_scope
-from arc.kit.errors import AppError
+from arc.kit.errors import AppError, NotFound
 from arc.kit.settings import Settings
+from arc.registry.broker_logins import BrokerLogins, FileLogins, logins_for
 from arc.registry.keyrotation import rotate_keys
-from arc.registry.sip import remove_sip_secret, set_sip_secret
-from arc.registry.units import Unit
+from arc.registry.unit_credentials import provision, revoke
 from arc.runtime import resolved_services
-from devices import credentials
+from devices import credentials, dynsec
 
 
 class CommandError(Exception):
@@ -119,57 +119,85 @@ def _units_arguments(parser: argparse.ArgumentParser) -> None:
             "--passwd-file", type=Path, help="Mosquitto password file (LIFELINE_MOSQUITTO_PASSWD_FILE)"
         )
         cmd.add_argument("--acl-file", type=Path, help="Mosquitto ACL file (LIFELINE_MOSQUITTO_ACL_FILE)")
+    init = sub.add_parser(
+        "dynsec-init", help="write a new broker's dynamic-security file (admin, service, SIP edge logins)"
+    )
+    init.add_argument("file", type=Path, help="the plugin's plugin_opt_config_file")
 
 
-def _paths(settings: Settings, args: argparse.Namespace) -> tuple[Path, Path]:
-    passwd = args.passwd_file or settings.mosquitto_passwd_file
-    acl = args.acl_file or settings.mosquitto_acl_file
+def _logins(settings: Settings, args: argparse.Namespace) -> BrokerLogins:
+    if settings.broker_credentials == "dynsec":
+        return logins_for(settings)
+    passwd = getattr(args, "passwd_file", None) or settings.mosquitto_passwd_file
+    acl = getattr(args, "acl_file", None) or settings.mosquitto_acl_file
     if passwd is None or acl is None:
         raise CommandError(
-            "set LIFELINE_MOSQUITTO_PASSWD_FILE and LIFELINE_MOSQUITTO_ACL_FILE (or --passwd-file/--acl-file)"
+            "set LIFELINE_MOSQUITTO_PASSWD_FILE and LIFELINE_MOSQUITTO_ACL_FILE (or --passwd-file/--acl-file), "
+            "or LIFELINE_BROKER_CREDENTIALS=dynsec"
         )
-    return passwd, acl
+    return logins_for(settings, passwd=passwd, acl=acl)
 
 
 async def units_command(settings: Settings, args: argparse.Namespace) -> dict:
+    """The admin page's provision / revoke (arc.registry.unit_credentials), from the host."""
+    if args.units_command == "dynsec-init":
+        return dynsec_init(settings, args)
     cid = credentials.check_cid(args.cid)
-    passwd, acl = _paths(settings, args)
+    logins = _logins(settings, args)
+    now = Clock().now()
     async with database(settings) as maker, session_scope(maker) as session:
-        unit_id = await session.scalar(select(Unit.id).where(Unit.cid == cid))
         if args.units_command == "provision":
-            if unit_id is None:
-                raise CommandError(f"unit {cid} is not registered; register it first (POST /api/units)")
-            credentials.write_acl(
-                acl,
-                settings.mqtt_topic_root,
-                settings.mqtt_service_username,
-                settings.mqtt_shared_group,
-                settings.sip_gateway_username,
-            )
-            password = credentials.provision_unit(passwd, cid)
-            await set_sip_secret(session, unit_id, cid, settings.sip_realm, password)
+            try:
+                issued = await provision(
+                    session, logins, cid, realm=settings.sip_realm, now=now, actor=_cli_actor()
+                )
+            except NotFound as exc:
+                raise CommandError(exc.detail) from None
             result = {
                 "cid": cid,
                 "username": cid,
-                "password": password,
+                "password": issued.password,
                 "sip_realm": settings.sip_realm,
-                "passwd_file": str(passwd),
-                "acl_file": str(acl),
             }
         else:
-            removed = credentials.revoke_unit(passwd, cid)
-            removed_sip = await remove_sip_secret(session, cid)
-            result = {"cid": cid, "revoked": removed or removed_sip}
-        await record(
-            session,
-            actor=_cli_actor(),
-            action=args.units_command,
-            object_type="unit_credentials",
-            object_id=cid,
-            detail={"unit_id": unit_id},
-        )
-    result["next"] = "reload the broker (kill -HUP <mosquitto pid>) so it reads the changed files"
+            taken = await revoke(session, logins, cid, now=now, actor=_cli_actor(), registered_only=False)
+            result = {"cid": cid, "revoked": taken.had_login}
+    result["broker"] = logins.kind
+    if isinstance(logins, FileLogins):
+        result |= {"passwd_file": str(logins.passwd), "acl_file": str(logins.acl)}
+        result["next"] = "reload the broker (kill -HUP <mosquitto pid>) so it reads the changed files"
     return result
+
+
+def dynsec_init(settings: Settings, args: argparse.Namespace) -> dict:
+    """The dynamic security plugin's first config file: admin, service and SIP edge logins (their
+    passwords printed once), the roles, everything else denied. Refuses to overwrite a file."""
+    path: Path = args.file
+    if path.exists():
+        raise CommandError(f"{path} exists; the broker keeps it up to date itself, so it is not replaced")
+    services = [name.strip() for name in settings.mqtt_service_username.split(",") if name.strip()]
+    names = [settings.dynsec_username, *services, settings.sip_gateway_username]
+    logins = {name: credentials.generate_password() for name in names}
+    config = dynsec.initial_config(
+        settings.mqtt_topic_root,
+        logins,
+        admin=settings.dynsec_username,
+        services=services,
+        gateway=settings.sip_gateway_username,
+        shared_group=settings.mqtt_shared_group,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(config, handle, indent=2)
+    return {
+        "file": str(path),
+        "logins": logins,
+        "next": "make it the broker's (chown mosquitto: it rewrites the file), point plugin_opt_config_file at it "
+        "(deploy/mosquitto/mosquitto-dynsec.conf), start the broker, "
+        f"and set LIFELINE_BROKER_CREDENTIALS=dynsec LIFELINE_DYNSEC_USERNAME={settings.dynsec_username} "
+        "LIFELINE_DYNSEC_PASSWORD=<its password above>; the service logins go in LIFELINE_MQTT_URL",
+    }
 
 
 # --- keys rotate ----------------------------------------------------------------
@@ -233,7 +261,7 @@ async def _user(settings: Settings, args: argparse.Namespace) -> dict:
 SECURITY_COMMANDS: dict[str, tuple] = {
     "user": ("manage users: `user add --username U --role R`", _user_arguments, _printing(_user)),
     "units": (
-        "unit broker credentials: `units provision <cid>` / `units revoke <cid>`",
+        "unit broker credentials: `units provision <cid>` / `units revoke <cid>` / `units dynsec-init FILE`",
         _units_arguments,
         _printing(units_command),
     ),

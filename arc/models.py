@@ -11,7 +11,7 @@ from arc.history.models import Flag, FlagCursor, FlagReview, FlagThresholdsRow
 from arc.ingest.models import InboxMessage, RejectedMessage
 from arc.kit.model import Base
 from arc.registry.models import Absence, Connection, Customer, Responder, UnitAssignment
-from arc.registry.sip import UnitSipCredential
+from arc.registry.sip import UnitLogin, UnitSipCredential
 from arc.registry.units import Peripheral, Unit
 from billing.models import (
     Account,
@@ -57,6 +57,7 @@ __all__ = [
     "TariffPrice",
     "Unit",
     "UnitAssignment",
+    "UnitLogin",
     "UnitSipCredential",
     "User",
     "Waiver",

@@ -75,6 +75,8 @@ class ErrorCode(StrEnum):
     KEY_SAFE = "key_safe"
     UNDECRYPTABLE = "undecryptable"
     NO_OPEN_ALARM = "no_open_alarm"
+    BROKER_UNAVAILABLE = "broker_unavailable"  # 503: the MQTT broker (or its files) could not be changed
+    BROKER_LOGINS_UNMANAGED = "broker_logins_unmanaged"  # this service is not set up to change them
     # alarm handling and dispatch
     TAKEN = "taken"
     CLOSED = "closed"

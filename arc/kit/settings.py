@@ -224,6 +224,18 @@ class Settings(BaseSettings):
     )
     mosquitto_passwd_file: Path | None = None
     mosquitto_acl_file: Path | None = None
+    broker_credentials: Literal["file", "dynsec"] = Field(
+        default="file",
+        description="where units' broker logins are written: 'file' = Mosquitto's password file and ACL "
+        "(LIFELINE_MOSQUITTO_PASSWD_FILE/ACL_FILE, reload with kill -HUP), 'dynsec' = Mosquitto's dynamic "
+        "security plugin, changed at once over MQTT by the admin login below",
+    )
+    dynsec_username: str = Field(
+        default="arc-admin", description="the broker's dynamic-security admin login (broker_credentials=dynsec)"
+    )
+    dynsec_password: SecretStr | None = Field(
+        default=None, description="its password (`lifeline units dynsec-init` makes one)"
+    )
     mqtt_service_username: str = Field(
         default="arc",
         description="the service's broker login(s) written into the ACL, comma-separated: with Mosquitto "
@@ -329,6 +341,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "LIFELINE_NOTIFY_WEBHOOK_URL needs LIFELINE_NOTIFY_WEBHOOK_SECRET to sign requests"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _dynsec_needs_its_login(self) -> Settings:
+        if self.broker_credentials == "dynsec" and not self.dynsec_password:
+            raise ValueError("LIFELINE_BROKER_CREDENTIALS=dynsec needs LIFELINE_DYNSEC_PASSWORD")
         return self
 
     @model_validator(mode="after")

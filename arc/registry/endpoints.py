@@ -11,6 +11,7 @@ from arc.auth.deps import CustomerReader, require_roles
 from arc.kit.db import Session
 from arc.kit.errors import ErrorCode, Forbidden
 from arc.registry import schemas, service
+from arc.registry.credentials_api import router as unit_credentials_router
 from arc.registry.crud import get_or_404
 from arc.registry.finance import router as finance_router
 from arc.registry.journey_api import router as journey_router
@@ -262,3 +263,4 @@ router.include_router(devices_router)
 router.include_router(keysafe_router)
 router.include_router(finance_router)
 router.include_router(keys_router)
+router.include_router(unit_credentials_router)

@@ -7,6 +7,8 @@ SIP realm to this table. Only the HA1 is kept (it opens nothing but this realm).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, String, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +27,17 @@ class UnitSipCredential(IdMixin, TimestampMixin, Base):
     username: Mapped[str] = mapped_column(String(32), unique=True)
     realm: Mapped[str] = mapped_column(String(64))
     ha1: Mapped[str] = mapped_column(String(32))
+
+
+class UnitLogin(IdMixin, TimestampMixin, Base):
+    """When a unit's login (broker + SIP, one secret) was last given and taken; never the secret.
+    Its own table, so giving or taking a login never locks the ``units`` row the ingest updates."""
+
+    __tablename__ = "unit_logins"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), unique=True)
+    issued_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 async def set_sip_secret(session: AsyncSession, unit_id: int, cid: str, realm: str, password: str) -> None:

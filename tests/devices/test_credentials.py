@@ -102,22 +102,22 @@ SHIPPED_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "m
 MAKE_TEST_CA = SHIPPED_CONF.parents[1] / "make-test-ca.sh"
 
 
-def shipped_conf(tmp_path: Path, passwd: Path, acl: Path, port: int, tls_port: int) -> str:
-    """deploy/mosquitto/mosquitto.conf as shipped, with only its paths and ports moved here."""
+def shipped_conf(tmp_path: Path, port: int, tls_port: int, *, files: dict, source: Path = SHIPPED_CONF) -> str:
+    """A config of deploy/mosquitto/ as shipped, with only its paths and ports moved here
+    (``files``: each file setting's new value, e.g. ``{"password_file": path}``)."""
     certs = tmp_path / "certs"
     subprocess.run(["bash", str(MAKE_TEST_CA), str(certs), "localhost"], check=True, capture_output=True)
     (tmp_path / "data").mkdir()
     moved = {
         "persistence_location ": f"persistence_location {tmp_path / 'data'}/",
-        "password_file ": f"password_file {passwd}",
-        "acl_file ": f"acl_file {acl}",
         "listener 1883": f"listener {port} 127.0.0.1",
         "listener 8883": f"listener {tls_port} 127.0.0.1",
         "certfile ": f"certfile {certs / 'server.crt'}",
         "keyfile ": f"keyfile {certs / 'server.key'}",
+        **{f"{key} ": f"{key} {value}" for key, value in files.items()},
     }
     lines, used = [], set()
-    for line in SHIPPED_CONF.read_text().splitlines():
+    for line in source.read_text().splitlines():
         prefix = next((p for p in moved if line.startswith(p)), None)
         if prefix is not None:
             line = moved[prefix]
@@ -126,6 +126,19 @@ def shipped_conf(tmp_path: Path, passwd: Path, acl: Path, port: int, tls_port: i
     assert used == set(moved), f"the shipped config lost {set(moved) - used}"
     # as root, mosquitto would drop to its own user, which cannot read our 0600 files
     return "\n".join([*lines, "log_dest none", *(["user root"] if os.geteuid() == 0 else [])]) + "\n"
+
+
+async def start_mosquitto(conf: Path, port: int, tls_port: int):
+    process = await asyncio.create_subprocess_exec(
+        str(MOSQUITTO), "-c", str(conf), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        await _wait_for_port(port)
+        await _wait_for_port(tls_port)
+    except BaseException:
+        process.terminate()
+        raise
+    return process
 
 
 @pytest.fixture
@@ -140,13 +153,9 @@ async def broker(tmp_path):
     credentials.write_acl(acl, root, "arc")
     port, tls_port = free_port(), free_port()
     conf = tmp_path / "mosquitto.conf"
-    conf.write_text(shipped_conf(tmp_path, passwd, acl, port, tls_port))
-    process = await asyncio.create_subprocess_exec(
-        str(MOSQUITTO), "-c", str(conf), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    conf.write_text(shipped_conf(tmp_path, port, tls_port, files={"password_file": passwd, "acl_file": acl}))
+    process = await start_mosquitto(conf, port, tls_port)
     try:
-        await _wait_for_port(port)
-        await _wait_for_port(tls_port)
         yield {
             "port": port,
             "tls_port": tls_port,

@@ -1,6 +1,7 @@
 // The admin's page: users (add, role, deactivate, reset password), clinical grants to check,
-// the audit search, the job queue's dead letters and where data-key rotation stands.
+// the audit search, the job queue's dead letters, units' logins and where data-key rotation stands.
 
+import { loadUnitLogins, unitsPanel } from "./admin_units.js";
 import { api, describe, post } from "./api.js";
 import { $, h, replace, say } from "./dom.js";
 import { startPage, table } from "./nav.js";
@@ -149,11 +150,8 @@ startPage(["admin"], async (user) => {
     h("section", { class: "panel", "aria-labelledby": "h-grants" }, h("h2", { id: "h-grants" }, "Clinical grants to check"), h("div", { id: "grants" })),
     auditPanel(),
     h("section", { class: "panel", "aria-labelledby": "h-dead" }, h("h2", { id: "h-dead" }, "Failed jobs (dead letters)"), h("div", { id: "dead" })),
-    h("section", { class: "panel", "aria-labelledby": "h-units" }, h("h2", { id: "h-units" }, "Units"),
-      h("p", {}, "Every unit's comms state is on the ", h("a", { href: "/fleet" }, "fleet page"),
-        ". Broker credentials are given and taken on the service's host: ", h("code", {}, "lifeline units provision CID"), " / ",
-        h("code", {}, "lifeline units revoke CID"), "; data keys are rotated with ", h("code", {}, "lifeline keys rotate"), ".")),
+    unitsPanel(),
     h("section", { class: "panel", "aria-labelledby": "h-keys" }, h("h2", { id: "h-keys" }, "Data keys (key-safe codes)"), h("div", { id: "keys" })),
   );
-  await Promise.all([loadUsers(), loadKeys().catch((e) => say(describe(e), "error")), loadGrants().catch((e) => say(describe(e), "error")), loadDead().catch((e) => say(describe(e), "error"))]);
+  await Promise.all([loadUsers(), loadKeys().catch((e) => say(describe(e), "error")), loadGrants().catch((e) => say(describe(e), "error")), loadDead().catch((e) => say(describe(e), "error")), loadUnitLogins().catch((e) => say(describe(e), "error"))]);
 });

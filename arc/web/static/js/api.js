@@ -23,6 +23,8 @@ const MESSAGES = {
   not_accepted: "Accept the alarm first",
   erased: "This person's details were erased",
   withdrawn: "This connection is withdrawn",
+  broker_unavailable: "The MQTT broker could not be changed; nothing was changed, try again",
+  broker_logins_unmanaged: "This service is not set up to change the broker's logins",
   network: "The service cannot be reached; check the connection",
   timeout: "The service did not answer in time",
 };
