@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, func, select
+from sqlalchemy import BigInteger, String, Text, bindparam, cast, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,13 +30,22 @@ class LiveEvent(IdMixin, Base):
     payload: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
-async def emit(session: AsyncSession, kind: str, payload: dict, *, alarm_id: int | None = None) -> LiveEvent:
-    """Record ``kind`` (e.g. ``alarm.opened``) for dashboards; delivered on commit."""
-    event = LiveEvent(kind=kind, alarm_id=alarm_id, payload=payload)
-    session.add(event)
-    await session.flush()
-    await session.execute(select(func.pg_notify(CHANNEL, str(event.id))))
-    return event
+# one round trip: store the event and notify its id, in the caller's transaction
+_STORED = (
+    insert(LiveEvent)
+    .values(kind=bindparam("kind"), alarm_id=bindparam("alarm_id"), payload=bindparam("payload"))
+    .returning(LiveEvent.id)
+    .cte("stored")
+)
+_EMIT = select(_STORED.c.id, func.pg_notify(CHANNEL, cast(_STORED.c.id, Text)))
+
+
+async def emit(session: AsyncSession, kind: str, payload: dict, *, alarm_id: int | None = None) -> int:
+    """Record ``kind`` (e.g. ``alarm.opened``) for dashboards; delivered on commit. Returns its id."""
+    result = await session.execute(
+        _EMIT, {"kind": kind, "alarm_id": alarm_id, "payload": payload}
+    )
+    return result.scalar_one()
 
 
 async def events_after(session: AsyncSession, last_id: int, limit: int = 500) -> list[LiveEvent]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import write
@@ -54,20 +54,37 @@ class Source:
         return self.unit_id is None
 
 
+# statements built once (the hot path of every alarm: building them per call costs more than the round trip)
+_CUSTOMER_OF_UNIT = (
+    select(Connection.customer_id)
+    .where(Connection.unit_id == bindparam("unit_id"), Connection.status != "withdrawn")
+    .limit(1)
+)
+
+
 async def source_for(session: AsyncSession, cid: str, unit_id: int | None) -> Source:
     customer_id = None
     if unit_id is not None:
-        customer_id = await session.scalar(
-            select(Connection.customer_id)
-            .where(Connection.unit_id == unit_id, Connection.status != "withdrawn")
-            .limit(1)
-        )
+        customer_id = await session.scalar(_CUSTOMER_OF_UNIT, {"unit_id": unit_id})
     return Source(cid=cid, unit_id=unit_id, customer_id=customer_id)
 
 
+_LOCK_UNIT = select(func.pg_advisory_xact_lock(_LOCK_CLASS, func.hashtext(bindparam("cid", type_=String))))
+
+
 async def lock_unit(session: AsyncSession, cid: str) -> None:
-    """Serialise open-or-attach decisions for one unit across processes (held until COMMIT)."""
-    await session.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, func.hashtext(cid))))
+    """Serialise open-or-attach decisions for one unit across processes (held until COMMIT).
+
+    Taken once per transaction: the ingest locks a batch's units up front, in one order, and the
+    decisions below it ask again; a lock already held costs no round trip."""
+    # the innermost transaction: a lock taken inside a savepoint that is rolled back is released
+    sync = session.sync_session
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    held = session.info.setdefault("unit_locks", {})
+    if held.get(cid) is transaction:
+        return
+    await session.execute(_LOCK_UNIT, {"cid": cid})
+    held[cid] = transaction
 
 
 def hold_or_ok(alarm: Alarm | None) -> int:
@@ -128,13 +145,25 @@ def _apply_caller(alarm: Alarm, mrq: Mrq) -> None:
         alarm.caller_ids = list(dict.fromkeys([*(alarm.caller_ids or []), *mrq.crd]))
 
 
-async def open_unit_alarm(session: AsyncSession, cid: str, kinds: tuple[str, ...], stc: str | None = None):
-    query = select(Alarm).where(Alarm.cid == cid, Alarm.status != "closed", Alarm.kind.in_(kinds))
-    if stc is not None:
-        query = query.where(Alarm.stc == stc)
-    return await session.scalar(
-        query.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(1).with_for_update()
+def _open_alarm_query(*, by_stc: bool):
+    query = select(Alarm).where(
+        Alarm.cid == bindparam("cid"), Alarm.status != "closed", Alarm.kind.in_(bindparam("kinds", expanding=True))
     )
+    if by_stc:
+        query = query.where(Alarm.stc == bindparam("stc"))
+    return query.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(1).with_for_update()
+
+
+_OPEN_ALARM = {False: _open_alarm_query(by_stc=False), True: _open_alarm_query(by_stc=True)}
+
+
+async def open_unit_alarm(session: AsyncSession, cid: str, kinds: tuple[str, ...], stc: str | None = None):
+    """The unit's latest open alarm of one of ``kinds`` (and status code ``stc``), locked."""
+    params = {"cid": cid, "kinds": list(kinds), **({"stc": stc} if stc is not None else {})}
+    return await session.scalar(_OPEN_ALARM[stc is not None], params)
+
+
+_PERIPHERAL = select(Peripheral).where(Peripheral.unit_id == bindparam("unit_id"), Peripheral.did == bindparam("did"))
 
 
 async def _location(session: AsyncSession, source: Source, mrq: Mrq, now: datetime) -> str | None:
@@ -142,9 +171,7 @@ async def _location(session: AsyncSession, source: Source, mrq: Mrq, now: dateti
         return mrq.lte[:200]
     if source.unit_id is None or not mrq.did:
         return None
-    peripheral = await session.scalar(
-        select(Peripheral).where(Peripheral.unit_id == source.unit_id, Peripheral.did == mrq.did)
-    )
+    peripheral = await session.scalar(_PERIPHERAL, {"unit_id": source.unit_id, "did": mrq.did})
     if peripheral is None:
         return None
     peripheral.last_seen_at = now

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import hooks
@@ -33,6 +33,20 @@ def actor_name(user: User | None, actor: str | None = None) -> str:
     return actor or "system"
 
 
+_RECORD = (
+    insert(AlarmEvent)
+    .values(
+        alarm_id=bindparam("alarm_id"),
+        at=bindparam("at"),
+        type=bindparam("type"),
+        actor_user_id=bindparam("actor_user_id"),
+        actor=bindparam("actor"),
+        data=bindparam("data"),
+    )
+    .returning(AlarmEvent.id)
+)
+
+
 async def record(
     session: AsyncSession,
     alarm_id: int,
@@ -44,18 +58,18 @@ async def record(
     data: dict | None = None,
 ) -> AlarmEvent:
     """Append to the alarm's log: what happened, who did it (a user, ``unit`` or ``system``),
-    when, and why (``data``)."""
-    event = AlarmEvent(
-        alarm_id=alarm_id,
-        at=now,
-        type=type_,
-        actor_user_id=user.id if user is not None else None,
-        actor=actor_name(user, actor),
-        data=data or {},
-    )
-    session.add(event)
-    await session.flush()
-    return event
+    when, and why (``data``). One prepared INSERT (the log is append-only: the row returned is
+    a copy for the caller, not tracked by the session)."""
+    values = {
+        "alarm_id": alarm_id,
+        "at": now,
+        "type": type_,
+        "actor_user_id": user.id if user is not None else None,
+        "actor": actor_name(user, actor),
+        "data": data or {},
+    }
+    event_id = (await session.execute(_RECORD, values)).scalar_one()
+    return AlarmEvent(id=event_id, **values)
 
 
 async def summary(session: AsyncSession, alarm: Alarm) -> dict:

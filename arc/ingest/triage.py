@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,14 +68,19 @@ def quick_outcome(mrq: Mrq) -> Outcome | None:
     return None
 
 
+_SESSION_ALARM_ID = (
+    select(InboxMessage.alarm_id)
+    .where(
+        InboxMessage.cid == bindparam("cid"), InboxMessage.ref == bindparam("ref"), InboxMessage.alarm_id.is_not(None)
+    )
+    .order_by(InboxMessage.generation.desc(), InboxMessage.id.desc())
+    .limit(1)
+)
+
+
 async def session_alarm(session: AsyncSession, cid: str, ref: str) -> Alarm | None:
     """The alarm already tied to this ref (latest session), locked for update."""
-    alarm_id = await session.scalar(
-        select(InboxMessage.alarm_id)
-        .where(InboxMessage.cid == cid, InboxMessage.ref == ref, InboxMessage.alarm_id.is_not(None))
-        .order_by(InboxMessage.generation.desc(), InboxMessage.id.desc())
-        .limit(1)
-    )
+    alarm_id = await session.scalar(_SESSION_ALARM_ID, {"cid": cid, "ref": ref})
     if alarm_id is None:
         return None
     return await session.get(Alarm, alarm_id, with_for_update=True)
@@ -136,18 +141,32 @@ async def on_info(session: AsyncSession, source: intake.Source, mrq: Mrq, ctx: C
     return Outcome("info", Snu.OK, alarm.id)
 
 
+_RECORD = (
+    update(InboxMessage)
+    .where(InboxMessage.id == bindparam("row_id"))
+    .values(
+        action=bindparam("action"),
+        snu=bindparam("snu"),
+        alarm_id=bindparam("alarm_id"),
+        handled_at=bindparam("now"),
+        final_answer_at=bindparam("final_at"),
+    )
+    .execution_options(synchronize_session=False)  # no inbox row is loaded in the ingest's sessions
+)
+
+
 async def record(session: AsyncSession, row_id: int, outcome: Outcome, now: datetime) -> None:
     """Write triage's decision on the inbox row."""
     await session.execute(
-        update(InboxMessage)
-        .where(InboxMessage.id == row_id)
-        .values(
-            action=outcome.action,
-            snu=int(outcome.snu),
-            alarm_id=outcome.alarm_id,
-            handled_at=now,
-            final_answer_at=now if outcome.final else None,
-        )
+        _RECORD,
+        {
+            "row_id": row_id,
+            "action": outcome.action,
+            "snu": int(outcome.snu),
+            "alarm_id": outcome.alarm_id,
+            "now": now,
+            "final_at": now if outcome.final else None,
+        },
     )
 
 

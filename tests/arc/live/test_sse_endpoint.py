@@ -35,7 +35,7 @@ async def _emit(engine, n: int, start: int = 0) -> list[int]:
     ids = []
     async with make_sessionmaker(engine)() as s:
         for i in range(start, start + n):
-            ids.append((await emit(s, "alarm.updated", {"n": i}, alarm_id=i)).id)
+            ids.append(await emit(s, "alarm.updated", {"n": i}, alarm_id=i))
         await s.commit()
     return ids
 

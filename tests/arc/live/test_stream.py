@@ -42,7 +42,7 @@ async def _emit_committed(engine, n: int, kind: str = "alarm.opened") -> list[in
     ids = []
     async with make_sessionmaker(engine)() as s:
         for i in range(n):
-            ids.append((await emit(s, kind, {"n": i})).id)
+            ids.append(await emit(s, kind, {"n": i}))
         await s.commit()
     return ids
 
@@ -54,9 +54,9 @@ async def test_event_arrives_only_after_commit(hub, engine):
         assert await _nothing_within(sub, 0.3), "an uncommitted event reached a dashboard"
         await s.commit()
     got = await _next(sub)
-    assert (got.id, got.kind, got.alarm_id) == (event.id, "alarm.opened", 41)
+    assert (got.id, got.kind, got.alarm_id) == (event, "alarm.opened", 41)
     assert json.loads(got.data) == {"id": 41, "title": "Pendant"}
-    assert got.frame() == f"id: {event.id}\nevent: alarm.opened\ndata: {got.data}\n\n".encode()
+    assert got.frame() == f"id: {event}\nevent: alarm.opened\ndata: {got.data}\n\n".encode()
 
 
 async def test_rolled_back_event_never_arrives_and_does_not_hold_up_later_ones(hub, engine):
@@ -107,11 +107,11 @@ async def test_out_of_order_commits_are_delivered_in_id_order(hub, engine):
     async with maker() as first, maker() as second:
         early = await emit(first, "alarm.opened", {"which": "early"})
         late = await emit(second, "alarm.opened", {"which": "late"})
-        assert early.id < late.id
+        assert early < late
         await second.commit()
         assert await _nothing_within(sub, 0.3), "id order must hold while the earlier id is in flight"
         await first.commit()
-    assert [(await _next(sub)).id, (await _next(sub)).id] == [early.id, late.id]
+    assert [(await _next(sub)).id, (await _next(sub)).id] == [early, late]
 
 
 async def test_event_committed_after_the_hold_still_arrives_without_moving_the_resume_point(hub, engine):
@@ -124,7 +124,7 @@ async def test_event_committed_after_the_hold_still_arrives_without_moving_the_r
         assert got.id == quick
         await slow.commit()
     got = await _next(sub)
-    assert (got.id, got.late) == (straggler.id, True)
+    assert (got.id, got.late) == (straggler, True)
     assert not got.frame().startswith(b"id:"), "a late event must not move the browser's Last-Event-ID back"
 
 
@@ -140,7 +140,7 @@ async def test_event_in_flight_when_the_process_starts_is_still_delivered(db, da
             sub = hub.subscribe()
             await slow.commit()
             got = await _next(sub)
-            assert (got.id, got.late) == (straggler.id, True)
+            assert (got.id, got.late) == (straggler, True)
         finally:
             await hub.stop()
 
