@@ -1,11 +1,13 @@
 """The ingest worker: MQTT in, batches through the pipeline, replies out, PUBACK after COMMIT.
 
-on message   -> two lanes: heartbeats (mty PI) and everything else (alarms, statuses, RE/IN).
-                Overload: heartbeats past LIFELINE_INGEST_SHED_HEARTBEATS_BACKLOG are answered
-                snu 6 (busy) with a raised hbi; the alarm lane is refused (snu 6) only past
-                LIFELINE_INGEST_MAX_BACKLOG, so heartbeats are always shed first
-fast lane    -> alarms never wait behind heartbeats: a batch loop of their own, every loop
-                takes them first, and no waiting for a batch to fill
+on message   -> three lanes: alarms (and RE/IN), technical statuses (mains, link, battery...),
+                heartbeats (mty PI), told apart by a look at the raw payload (a wrong guess
+                only changes the order, never what is stored or answered).
+                Overload: a heartbeat that would wait longer than the unit waits to resend it is
+                answered snu 6 (busy) with a raised hbi (arc/ingest/shedding.py); the alarm lane
+                is refused (snu 6) only past LIFELINE_INGEST_MAX_BACKLOG, so heartbeats go first
+fast lane    -> alarms never wait behind heartbeats or technical statuses: a batch loop of their
+                own, every loop takes them first, and no waiting for a batch to fill
 batcher      -> up to LIFELINE_INGEST_BATCH_MAX heartbeats, waiting at most
                 LIFELINE_INGEST_BATCH_WAIT_MS for more -> Pipeline.handle (one transaction)
              -> publish each mrs, then acknowledge each message to the broker
@@ -36,11 +38,12 @@ from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
 from arc.ingest.mqtt import MqttPublisher, client_options, paho_of
 from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.replies import Reply, make_reply
+from arc.ingest.shedding import ShedPolicy
 from arc.kit.clock import Clock
 from arc.kit.settings import Settings
 from devices.broker import broker_address
 from devices.protocol import Mrq, Mrs, decode_mrq, mrq_subscription
-from devices.protocol.codes import Snu
+from devices.protocol.codes import Snu, StatusCategory, status_category
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,9 @@ log = logging.getLogger(__name__)
 BACKOFF_START, BACKOFF_MAX = 0.1, 1.0
 # a heartbeat, by its mty tag (JSON or XML, any case); anything else takes the fast lane
 _HEARTBEAT = re.compile(rb'"mty"\s*:\s*"pi"|<mty>\s*pi\s*</mty>', re.IGNORECASE)
+# a technical status (mains, link, battery...): its stc, and not a reset or update of an alarm's session
+_STATUS_CODE = re.compile(rb'"stc"\s*:\s*"\s*(\w{1,8})|<stc>\s*(\w{1,8})', re.IGNORECASE)
+_SESSION_OF_ALARM = re.compile(rb'"mty"\s*:\s*"(?:re|in)"|<mty>\s*(?:re|in)\s*</mty>', re.IGNORECASE)
 STUCK_SECONDS = 3.0  # a batch in the pipeline this long (a hung database) means alarms are not getting through
 
 
@@ -65,7 +71,11 @@ class IngestWorker:
         self.listening_since: datetime | None = None
         self.subscribed = asyncio.Event()
         self._pending: deque = deque()  # heartbeats
+        self._status: deque = deque()  # technical statuses: after alarms, before heartbeats
         self._urgent: deque = deque()  # everything else: the fast lane
+        self.shedding = ShedPolicy(
+            settings.ingest_shed_after_seconds, settings.ingest_shed_heartbeats_backlog, settings.ingest_concurrency
+        )
         self._wakeup = asyncio.Event()  # work in either lane
         self._urgent_wakeup = asyncio.Event()  # work in the fast lane
         self.last_shed_at: datetime | None = None  # when a heartbeat was last shed with a raised hbi
@@ -95,7 +105,7 @@ class IngestWorker:
         return None
 
     def backlog(self) -> int:
-        return len(self._pending) + len(self._urgent)
+        return len(self._pending) + len(self._status) + len(self._urgent)
 
     def silence_counted_from(self) -> datetime | None:
         """The no-comms sweep holds no silence before this against a unit: not before we listened,
@@ -192,14 +202,16 @@ class IngestWorker:
         """paho's on_message (runs in the event loop thread, inside aiomqtt's socket callback)."""
         item = Incoming(message.topic, message.payload, (self._client, message.mid, message.qos))
         if _HEARTBEAT.search(message.payload):
-            if len(self._pending) >= self.settings.ingest_shed_heartbeats_backlog:
+            if self.shedding.should_shed(len(self._pending)):
                 self._shed(item, hbi=self.settings.ingest_shed_hbi_minutes)
                 return
             self._pending.append(item)
+        elif len(self._urgent) + len(self._status) >= self.settings.ingest_max_backlog:
+            self._shed(item)
+            return
+        elif _is_technical_status(message.payload):
+            self._status.append(item)
         else:
-            if len(self._urgent) >= self.settings.ingest_max_backlog:
-                self._shed(item)
-                return
             self._urgent.append(item)
             self._urgent_wakeup.set()
         self._wakeup.set()
@@ -226,6 +238,8 @@ class IngestWorker:
                 return
             if self._urgent:
                 lane = self._urgent  # the fast lane first, and at once
+            elif self._status and not urgent_only:
+                lane = self._status
             elif self._pending and not urgent_only:
                 lane = self._pending
                 if len(lane) < batch_max and wait:
@@ -234,16 +248,16 @@ class IngestWorker:
                 self._idle_since = time.monotonic()
                 wakeup.clear()
                 continue
-            size = self.settings.ingest_alarm_batch_max if lane is self._urgent else batch_max
+            size = batch_max if lane is self._pending else self.settings.ingest_alarm_batch_max
             batch = [lane.popleft() for _ in range(min(size, len(lane)))]
             if not self._urgent:
                 self._urgent_wakeup.clear()
-                if not self._pending:
+                if not self._pending and not self._status:
                     self._wakeup.clear()
             BACKLOG.set(self.backlog())
             if not batch:  # another loop took them while this one waited
                 continue
-            self._in_hand[number] = time.monotonic()
+            self._in_hand[number] = started = time.monotonic()
             try:
                 replies = await self.pipeline.handle(batch)
             except Exception:  # pragma: no cover - handle() answers everything; keep the loop alive
@@ -253,6 +267,8 @@ class IngestWorker:
                 del self._in_hand[number]
                 self._idle_since = time.monotonic()
             self._reply_and_ack(batch, replies)
+            if lane is self._pending:
+                self.shedding.stored(len(batch), time.monotonic() - started)
 
     def _reply_and_ack(self, items: list[Incoming], replies: list[Reply]) -> None:
         sent: Counter[int] = Counter()
@@ -266,6 +282,14 @@ class IngestWorker:
             if client is not None and qos > 0:
                 with contextlib.suppress(Exception):  # a dead connection: the broker redelivers
                     paho_of(client).ack(mid, qos)
+
+
+def _is_technical_status(payload: bytes) -> bool:
+    found = _STATUS_CODE.search(payload)
+    if found is None or _SESSION_OF_ALARM.search(payload):
+        return False
+    code = (found.group(1) or found.group(2)).decode("ascii", "replace")
+    return status_category(code) == StatusCategory.TECHNICAL
 
 
 def reconnect_delay(backoff: float) -> float:

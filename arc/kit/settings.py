@@ -74,7 +74,12 @@ class Settings(BaseSettings):
         "what the dead one held returns by the unit's retransmission (docs/reliability.md)",
     )
     mqtt_receive_maximum: int = Field(
-        default=2000, ge=1, le=65535, description="MQTT 5: unacknowledged messages the broker may send us"
+        default=65535,
+        ge=1,
+        le=65535,
+        description="MQTT 5: unacknowledged messages the broker may send us. Large, so that under load "
+        "the queue is ours (where heartbeats are shed and alarms jump it), not the broker's (where an "
+        "alarm waits its turn behind every heartbeat); the ingest's own caps bound what it holds",
     )
     ingest_batch_max: int = Field(
         default=200, ge=1, le=5000, description="most messages stored in one transaction"
@@ -98,10 +103,17 @@ class Settings(BaseSettings):
         "turn and all are answered at its COMMIT, so a small batch gets the first of a burst out sooner",
     )
     ingest_shed_heartbeats_backlog: int = Field(
-        default=4_000,
+        default=20_000,
         ge=0,
-        description="heartbeats waiting beyond this are answered snu 6 (busy) with a raised hbi, so "
-        "alarms (their own lane, limited only by LIFELINE_INGEST_MAX_BACKLOG) are never delayed by them",
+        description="heartbeats waiting beyond this are always shed (snu 6, busy, with a raised hbi): "
+        "the memory bound; alarms have their own lane, limited only by LIFELINE_INGEST_MAX_BACKLOG",
+    )
+    ingest_shed_after_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        description="a heartbeat that would wait longer than this to be stored (heartbeats ahead of it ÷ "
+        "the recent storing rate) is shed: the unit would send it again first (arc/ingest/shedding.py)",
     )
     ingest_shed_hbi_minutes: int = Field(
         default=120, ge=1, le=1440, description="hbi sent with a shed heartbeat to units that accept one"

@@ -13,6 +13,7 @@ from arc.ingest.worker import IngestWorker
 from arc.kit.db import make_sessionmaker
 from tests.arc.ingest.conftest import FakeUnit, count
 
+STATUSES = 200  # each raises a technical alarm: far slower to triage than a heartbeat
 HEARTBEATS = 900  # under Mosquitto's default max_queued_messages (1000) for an offline session
 
 
@@ -43,6 +44,29 @@ class TestFastLane:
             await worker.stop()
         assert (answer["ref"], answer["snu"]) == ("ALARM1", 4)  # stored and queued for an operator
         assert answered_before < HEARTBEATS / 2, f"the alarm waited for {answered_before} heartbeats first"
+
+
+    async def test_an_alarm_behind_a_burst_of_mains_failures_is_answered_before_them(
+        self, settings, engine, db, clock, unit_alone: FakeUnit
+    ):
+        """A power cut reaches hundreds of units at once; the pendant pressed in one of those homes
+        must not wait for every mains-failure status (each raises a technical alarm) to be triaged."""
+        maker = make_sessionmaker(engine)
+        first = IngestWorker(settings, maker, clock)
+        await first.start()
+        await first.stop()
+        statuses = [{"ref": f"M{n:05d}", "cid": f"76{n:05d}", "dty": "1", "stc": "0085"} for n in range(STATUSES)]
+        await asyncio.gather(*(unit_alone.publish(s["cid"], s) for s in statuses))
+        await unit_alone.publish("7800002", {"ref": "ALARM2", "cid": "7800002", "dty": "3", "stc": "10"})
+        worker = IngestWorker(settings, maker, clock)
+        await worker.start()
+        try:
+            answer = await unit_alone.reply("7800002", within=30)
+            answered_before = sum(unit_alone.replies[s["cid"]].qsize() for s in statuses)
+        finally:
+            await worker.stop()
+        assert (answer["ref"], answer["snu"]) == ("ALARM2", 4)
+        assert answered_before < STATUSES / 2, f"the alarm waited for {answered_before} mains failures first"
 
 
 class TestShedding:
