@@ -113,25 +113,15 @@ def _shape(path: str) -> str:
 class BotSession:
     """One signed-in browser: the session cookie and the CSRF token on every change."""
 
-    def __init__(
-        self,
-        base_url: str,
-        username: str,
-        password: str,
-        tally: Tally,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, base_url: str, username: str, password: str, tally: Tally) -> None:
         self.username = username
         self._password = password
         self.tally = tally
         self.csrf: str | None = None
         self.user: dict = {}
+        timeout = httpx.Timeout(30.0, connect=5.0)
         self.client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(30.0, connect=5.0),
-            transport=transport,
-            headers={"Accept": "application/json"},
+            base_url=base_url, timeout=timeout, headers={"Accept": "application/json"}
         )
 
     async def login(self) -> dict:
@@ -357,6 +347,7 @@ class ResponderBot:
         self.t = timings
         self.view = f"bot{uuid.uuid4().hex[:12]}"
         self.working: dict[int, asyncio.Task] = {}
+        self.over: set[int] = set()  # jobs this bot finished (a list fetched meanwhile may still show them)
 
     async def run(self) -> None:
         try:
@@ -364,7 +355,11 @@ class ResponderBot:
                 with contextlib.suppress(Unexpected):
                     jobs = await self.s.call("GET", f"/api/ers/jobs?view={self.view}")
                     for job in jobs["items"]:
-                        if job["id"] not in self.working and not job["alarm_closed"]:
+                        if (
+                            job["id"] not in self.working
+                            and job["id"] not in self.over
+                            and not job["alarm_closed"]
+                        ):
                             self.working[job["id"]] = asyncio.create_task(self._work(job))
                 await asyncio.sleep(self.t.poll_s)
         finally:
@@ -383,8 +378,10 @@ class ResponderBot:
                     await self.s.call("POST", f"/api/ers/jobs/{job['id']}/status", body, what=f"job {status}")
                     is None
                 ):
-                    return  # refused: the alarm was closed meanwhile
-            self.tally.jobs_done += 1
+                    break  # refused: the alarm was closed meanwhile
+            else:
+                self.tally.jobs_done += 1
+            self.over.add(job["id"])
         except Unexpected:
             pass  # counted; the next poll takes the job up again where it stands
         finally:

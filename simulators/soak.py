@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-import httpx
-
 from simulators.bots import BotSession, OperatorBot, ResponderBot, Tally, Timings, Unexpected
 from simulators.scenario_run import Runner, ticker
 
@@ -48,20 +46,17 @@ class BotsFailedToStart(Exception):
 class Team:
     """The bots of one run, sharing one tally."""
 
-    def __init__(
-        self, crew: Crew, timings: Timings, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, crew: Crew, timings: Timings) -> None:
         self.crew = crew
         self.timings = timings
         self.tally = Tally()
-        self._transport = transport
         self.sessions: list[BotSession] = []
         self.operators: list[OperatorBot] = []
         self.responders: list[ResponderBot] = []
         self._tasks: list[asyncio.Task] = []
 
     def _session(self, username: str, password: str) -> BotSession:
-        session = BotSession(self.crew.api, username, password, self.tally, transport=self._transport)
+        session = BotSession(self.crew.api, username, password, self.tally)
         self.sessions.append(session)
         return session
 
@@ -265,6 +260,9 @@ async def run(
     crew = _crew(args)
     out = out or sys.stderr
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would drown the progress line
+    logging.getLogger("mqtt").setLevel(
+        logging.ERROR
+    )  # "N pending publish calls": a storm's units sending at once
     accept_s, travel_s, on_scene_s = args.ers_seconds
     base = Timings(
         talk_s=args.talk_seconds,
