@@ -7,12 +7,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from arc.alarms import service as alarm_service
 from arc.alarms.models import Alarm, AlarmEvent
+from arc.auth.models import AuthSession
 from arc.dispatch.models import ResponseTask
 from arc.ingest.worker import ingest_component
 from arc.kit.clock import Clock
@@ -210,3 +212,20 @@ async def test_an_alarm_a_stopped_bot_held_is_finished_by_the_next_run(live_serv
         await asyncio.gather(bot, return_exceptions=True)
         await now.aclose()
     assert tally.accepted == 1 and tally.closed == 2 and not tally.failed  # the held one closed without a 409
+
+
+async def test_a_bot_whose_session_ran_out_signs_in_again_and_carries_on(live_server, session):
+    user = await create_user(session, role="operator", password=PASSWORD)
+    await session.commit()
+    tally = Tally()
+    bot = BotSession(live_server.url, user.username, PASSWORD, tally)
+    try:
+        await bot.login()
+        await session.execute(  # its session reaches the end of its lifetime
+            update(AuthSession).where(AuthSession.user_id == user.id).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await session.commit()
+        assert (await bot.call("GET", "/api/alarms/queue"))["items"] == []
+    finally:
+        await bot.aclose()
+    assert tally.relogins == 1 and not tally.failed
