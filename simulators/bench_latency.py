@@ -35,7 +35,7 @@ import aiomqtt
 import httpx
 
 from devices.broker import broker_address
-from simulators.benchkit import latency_summary, percentile
+from simulators.benchkit import latency_summary, own_broker, percentile
 from simulators.sse import sse_events
 
 CID_BASE = 8_800_000
@@ -262,6 +262,9 @@ def report(args, run: Run, elapsed: float) -> int:
 
 async def main_async(args) -> int:
     async with contextlib.AsyncExitStack() as stack:
+        if args.mqtt is None:
+            broker, args.mqtt = own_broker()
+            stack.callback(broker.terminate)
         if args.url:
             url, token, root = args.url, args.token, args.topic_root
         else:
@@ -299,7 +302,11 @@ def parse_args(argv=None):
         default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="PostgreSQL server where the scratch database is made",
     )
-    parser.add_argument("--mqtt", default=os.environ.get("LIFELINE_BENCH_MQTT", "mqtt://127.0.0.1:1883"))
+    parser.add_argument(
+        "--mqtt",
+        default=os.environ.get("LIFELINE_BENCH_MQTT"),
+        help="MQTT broker (default: a Mosquitto of its own, tuned as deploy/mosquitto/mosquitto.conf)",
+    )
     parser.add_argument("--url", help="measure this running service instead of starting one")
     parser.add_argument("--token", help="operator bearer token for --url")
     parser.add_argument("--topic-root", default="lifeline", help="topic root of the --url service")

@@ -17,7 +17,6 @@ it was never acknowledged, so the unit retransmits it and a surviving member ans
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import aiomqtt
@@ -39,9 +38,6 @@ def client_options(settings: Settings, version: str) -> dict[str, Any]:
         # 0 = no client-side cap on our own replies in flight: paho rescans every queued message on
         # each PUBACK when a cap is set; the broker's inbound QoS 1 handling needs no quota
         "max_inflight_messages": 0,
-        # no Nagle: a reply or PUBACK is a few dozen bytes; waiting to coalesce it with the next one
-        # meets the peer's delayed ACK and costs up to 40 ms per alarm (measured: docs/performance.md)
-        "socket_options": [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     }
     shared = bool(settings.mqtt_shared_group)
     if version == "5":
