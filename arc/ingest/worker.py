@@ -73,11 +73,14 @@ class IngestWorker:
         self._pending: deque = deque()  # heartbeats
         self._status: deque = deque()  # technical statuses: after alarms, before heartbeats
         self._urgent: deque = deque()  # everything else: the fast lane
+        self._to_shed: deque = deque()  # heartbeats to be answered busy (snu 6)
+        self._shed_wakeup = asyncio.Event()
         self.shedding = ShedPolicy(
             settings.ingest_shed_after_seconds, settings.ingest_shed_heartbeats_backlog, settings.ingest_concurrency
         )
         self._wakeup = asyncio.Event()  # work in either lane
         self._urgent_wakeup = asyncio.Event()  # work in the fast lane
+        self._alarm_batches = 0  # fast-lane batches being stored now
         self.last_shed_at: datetime | None = None  # when a heartbeat was last shed with a raised hbi
         self._stopping = False
         self._version = "5" if settings.mqtt_protocol in ("auto", "5") else "3.1.1"
@@ -124,6 +127,7 @@ class IngestWorker:
         ]
         fast = self.settings.ingest_concurrency
         self._tasks.append(asyncio.create_task(self._batch_loop(fast, urgent_only=True), name="ingest-alarms"))
+        self._tasks.append(asyncio.create_task(self._shed_loop(), name="ingest-shedding"))
         try:
             await asyncio.wait_for(self.subscribed.wait(), wait_subscribed)
         except TimeoutError:
@@ -137,6 +141,7 @@ class IngestWorker:
         self._stopping = True
         self._wakeup.set()
         self._urgent_wakeup.set()
+        self._shed_wakeup.set()
         connection, batches = self._tasks[0], self._tasks[1:]
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.gather(*batches), 30)
@@ -203,7 +208,10 @@ class IngestWorker:
         item = Incoming(message.topic, message.payload, (self._client, message.mid, message.qos))
         if _HEARTBEAT.search(message.payload):
             if self.shedding.should_shed(len(self._pending)):
-                self._shed(item, hbi=self.settings.ingest_shed_hbi_minutes)
+                # answered by the shedding loop, between alarms: shedding costs about what storing
+                # does, and here, inside the socket callback, it would hold up every alarm behind it
+                self._to_shed.append(item)
+                self._shed_wakeup.set()
                 return
             self._pending.append(item)
         elif len(self._urgent) + len(self._status) >= self.settings.ingest_max_backlog:
@@ -225,6 +233,20 @@ class IngestWorker:
             self.last_shed_at = self.clock.now()
         MESSAGES.labels("busy").inc()
         self._reply_and_ack([item], [make_reply(item.topic, Mrs.reply(decoded.ref, Snu.BUSY, hbi=hbi), decoded.fmt)])
+
+    async def _shed_loop(self, chunk: int = 100) -> None:
+        """Answer shed heartbeats a chunk at a time, letting alarms in between (they go first)."""
+        hbi = self.settings.ingest_shed_hbi_minutes
+        while not self._stopping:
+            await self._shed_wakeup.wait()
+            self._shed_wakeup.clear()
+            while self._to_shed and not self._stopping:
+                if self._urgent or self._alarm_batches:
+                    await asyncio.sleep(0.001)  # an alarm is being stored: it has the CPU
+                    continue
+                for _ in range(min(chunk, len(self._to_shed))):
+                    self._shed(self._to_shed.popleft(), hbi=hbi)
+                await asyncio.sleep(0)
 
     # --- batches ----------------------------------------------------------------------
 
@@ -258,6 +280,8 @@ class IngestWorker:
             if not batch:  # another loop took them while this one waited
                 continue
             self._in_hand[number] = started = time.monotonic()
+            alarms = lane is self._urgent
+            self._alarm_batches += alarms
             try:
                 replies = await self.pipeline.handle(batch)
             except Exception:  # pragma: no cover - handle() answers everything; keep the loop alive
@@ -266,6 +290,7 @@ class IngestWorker:
             finally:
                 del self._in_hand[number]
                 self._idle_since = time.monotonic()
+                self._alarm_batches -= alarms
             self._reply_and_ack(batch, replies)
             if lane is self._pending:
                 self.shedding.stored(len(batch), time.monotonic() - started)
