@@ -42,8 +42,9 @@ from arc.ingest.shedding import ShedPolicy
 from arc.kit.clock import Clock
 from arc.kit.settings import Settings
 from devices.broker import broker_address
-from devices.protocol import Mrq, Mrs, decode_mrq, mrq_subscription
+from devices.protocol import Mrs, mrq_subscription
 from devices.protocol.codes import Snu, StatusCategory, status_category
+from devices.protocol.reading import SNIFF_XML, sniff_ref
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ BACKOFF_START, BACKOFF_MAX = 0.1, 1.0
 _HEARTBEAT = re.compile(rb'"mty"\s*:\s*"pi"|<mty>\s*pi\s*</mty>', re.IGNORECASE)
 # a technical status (mains, link, battery...): its stc, and not a reset or update of an alarm's session
 _STATUS_CODE = re.compile(rb'"stc"\s*:\s*"\s*(\w{1,8})|<stc>\s*(\w{1,8})', re.IGNORECASE)
+_ACCEPTS_HBI = re.compile(rb'"hbo"\s*:\s*"\s*0*1\s*"|<hbo>\s*0*1\s*</hbo>', re.IGNORECASE)
 _SESSION_OF_ALARM = re.compile(rb'"mty"\s*:\s*"(?:re|in)"|<mty>\s*(?:re|in)\s*</mty>', re.IGNORECASE)
 STUCK_SECONDS = 3.0  # a batch in the pipeline this long (a hung database) means alarms are not getting through
 
@@ -224,15 +226,23 @@ class IngestWorker:
             self._urgent_wakeup.set()
         self._wakeup.set()
 
-    def _shed(self, item: Incoming, hbi: int | None = None) -> None:
+    def _shed(self, item: Incoming, hbi: int | None = None, *, heartbeat: bool = False) -> None:
         """Overload: answer snu 6 (busy) without storing; the unit retries or uses its next receiver.
-        A heartbeat's unit is also asked to beat less often (hbi), when it accepts one."""
-        decoded = decode_mrq(item.payload, None, self.settings.ingest_max_bytes)
-        hbi = hbi if isinstance(decoded, Mrq) and decoded.accepts_hbi else None
+        A heartbeat's unit is also asked to beat less often (hbi), when it accepts one.
+
+        Cheap on purpose — under overload shedding is most of the work: the ref, the format and
+        ``hbo`` are read by pattern (no parse), and a heartbeat's answer goes at QoS 0 (no PUBACK to
+        handle: a busy answer that is lost costs the unit what the busy answer itself asks of it,
+        one retransmission later). An alarm refused past the alarm lane's cap keeps QoS 1."""
+        payload = item.payload
+        if hbi is not None and not _ACCEPTS_HBI.search(payload):
+            hbi = None
         if hbi is not None:
             self.last_shed_at = self.clock.now()
         MESSAGES.labels("busy").inc()
-        self._reply_and_ack([item], [make_reply(item.topic, Mrs.reply(decoded.ref, Snu.BUSY, hbi=hbi), decoded.fmt)])
+        fmt = "xml" if SNIFF_XML.match(payload) else "json"
+        reply = make_reply(item.topic, Mrs.reply(sniff_ref(payload), Snu.BUSY, hbi=hbi), fmt)
+        self._reply_and_ack([item], [reply], qos=0 if heartbeat else 1)
 
     async def _shed_loop(self, chunk: int = 100) -> None:
         """Answer shed heartbeats a chunk at a time, letting alarms in between (they go first)."""
@@ -245,7 +255,7 @@ class IngestWorker:
                     await asyncio.sleep(0.001)  # an alarm is being stored: it has the CPU
                     continue
                 for _ in range(min(chunk, len(self._to_shed))):
-                    self._shed(self._to_shed.popleft(), hbi=hbi)
+                    self._shed(self._to_shed.popleft(), hbi=hbi, heartbeat=True)
                 await asyncio.sleep(0)
 
     # --- batches ----------------------------------------------------------------------
@@ -295,10 +305,10 @@ class IngestWorker:
             if lane is self._pending:
                 self.shedding.stored(len(batch), time.monotonic() - started)
 
-    def _reply_and_ack(self, items: list[Incoming], replies: list[Reply]) -> None:
+    def _reply_and_ack(self, items: list[Incoming], replies: list[Reply], qos: int = 1) -> None:
         sent: Counter[int] = Counter()
         for reply in replies:
-            if self.publisher.publish_nowait(reply.topic, reply.payload, qos=1):
+            if self.publisher.publish_nowait(reply.topic, reply.payload, qos=qos):
                 sent[reply.snu] += 1
         for snu, n in sent.items():
             REPLIES.labels(str(snu)).inc(n)
