@@ -35,19 +35,23 @@ class ShedPolicy:
         self.after_seconds = after_seconds
         self.ceiling = ceiling
         self.concurrency = concurrency
-        self._batches: deque[tuple[int, float]] = deque(maxlen=RECENT_BATCHES)
+        self._batches: deque[tuple[int, float]] = deque()
+        self._count, self._seconds = 0, 0.0  # totals over _batches: asked for every heartbeat read
 
     def stored(self, count: int, seconds: float) -> None:
         """A batch of ``count`` heartbeats took ``seconds`` to store and answer."""
-        self._batches.append((count, max(seconds, 1e-4)))
+        seconds = max(seconds, 1e-4)
+        self._batches.append((count, seconds))
+        self._count, self._seconds = self._count + count, self._seconds + seconds
+        if len(self._batches) > RECENT_BATCHES:
+            old_count, old_seconds = self._batches.popleft()
+            self._count, self._seconds = self._count - old_count, self._seconds - old_seconds
 
     def rate(self) -> float | None:
         """Heartbeats the ingest stores per second; None before any batch has been stored."""
         if not self._batches:
             return None
-        count = sum(n for n, _ in self._batches)
-        seconds = sum(t for _, t in self._batches)
-        return count / seconds * self.concurrency
+        return self._count / self._seconds * self.concurrency
 
     def should_shed(self, queued: int) -> bool:
         """Shed the heartbeat that would join ``queued`` others?"""

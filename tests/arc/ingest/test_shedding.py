@@ -3,7 +3,14 @@ resend it (or past the memory bound) — a storm the ingest clears in a few seco
 
 from __future__ import annotations
 
+import asyncio
+import json
+import xml.etree.ElementTree as ET
+
+from arc.ingest.replies import Incoming
 from arc.ingest.shedding import ShedPolicy
+from arc.ingest.worker import IngestWorker
+from arc.kit.settings import Settings
 
 
 def policy_storing(per_second: float, *, concurrency: int = 2, batches: int = 5) -> ShedPolicy:
@@ -39,3 +46,70 @@ def test_the_rate_follows_the_recent_batches():
         policy.stored(200, 200 / 250)
     assert 450 < policy.rate() < 550
     assert policy.should_shed(4_000)  # 8 s at today's rate, though 0.5 s at the old one
+
+
+# --- the busy answer itself, and when it is sent -------------------------------------------------
+
+
+
+
+UNACKED = (None, 1, 1)  # no broker connection to acknowledge to in these tests
+
+
+def message(cid: str, payload: bytes) -> Incoming:
+    return Incoming(f"t/{cid}/mrq", payload, UNACKED)
+
+
+class Published(list):
+    def __call__(self, topic: str, payload: bytes, qos: int = 1) -> bool:
+        self.append((topic, payload, qos))
+        return True
+
+
+def worker() -> tuple[IngestWorker, Published]:
+    settings = Settings(env="test", database_url="postgresql+asyncpg://unused/unused", mqtt_url="mqtt://unused",
+                        mqtt_topic_root="t", ingest_shed_hbi_minutes=180)
+    ingest = IngestWorker(settings, None)
+    sent = Published()
+    ingest.publisher.publish_nowait = sent
+    return ingest, sent
+
+
+def test_a_shed_heartbeat_is_answered_busy_in_its_own_format_with_hbi_only_if_the_unit_accepts_one():
+    ingest, sent = worker()
+    ingest._shed(message("44", b"<mrq><ref>X1</ref><cid>44</cid><dty>1</dty><mty>PI</mty><hbo>001</hbo></mrq>"),
+                 hbi=180, heartbeat=True)
+    ingest._shed(message("45", b'{"ref":"J1","cid":"45","dty":"1","mty":"PI"}'), hbi=180, heartbeat=True)
+    xml_answer, json_answer = sent
+    root = ET.fromstring(xml_answer[1])  # noqa: S314 - our own reply
+    assert (xml_answer[0], root.findtext("ref"), root.findtext("snu"), root.findtext("hbi")) == ("t/44/mrs", "X1", "6", "180")
+    assert json.loads(json_answer[1]) == {"ref": "J1", "snu": 6, "ste": json.loads(json_answer[1])["ste"]}
+    assert [qos for _, _, qos in sent] == [0, 0]  # a lost busy answer costs one retransmission
+
+
+def test_an_alarm_refused_past_its_lanes_cap_keeps_qos_1():
+    ingest, sent = worker()
+    ingest._shed(message("46", b'{"ref":"A1","cid":"46","dty":"3","stc":"10"}'))
+    assert [(json.loads(p)["snu"], qos) for _, p, qos in sent] == [(6, 1)]
+
+
+async def test_shed_heartbeats_wait_while_an_alarm_is_in_hand_and_are_answered_after():
+    ingest, sent = worker()
+    loop = asyncio.create_task(ingest._shed_loop())
+    try:
+        ingest._alarm_batches = 1  # an alarm batch is being stored
+        ingest._to_shed.extend(message(str(n), b'{"ref":"H%d","cid":"%d","dty":"1","mty":"PI"}' % (n, n))
+                               for n in range(300))
+        ingest._shed_wakeup.set()
+        await asyncio.sleep(0.05)
+        assert sent == []  # the CPU is the alarm's
+        ingest._alarm_batches = 0
+        for _ in range(100):
+            if len(sent) == 300:
+                break
+            await asyncio.sleep(0.01)
+        assert len(sent) == 300
+    finally:
+        ingest._stopping = True
+        ingest._shed_wakeup.set()
+        await loop
