@@ -242,7 +242,7 @@ class IngestWorker:
         MESSAGES.labels("busy").inc()
         fmt = "xml" if SNIFF_XML.match(payload) else "json"
         reply = make_reply(item.topic, Mrs.reply(sniff_ref(payload), Snu.BUSY, hbi=hbi), fmt)
-        self._reply_and_ack([item], [reply], qos=0 if heartbeat else 1)
+        self._reply_and_ack([item], [reply], reply_qos=0 if heartbeat else 1)
 
     async def _shed_loop(self, chunk: int = 100) -> None:
         """Answer shed heartbeats a chunk at a time, letting alarms in between (they go first)."""
@@ -305,10 +305,10 @@ class IngestWorker:
             if lane is self._pending:
                 self.shedding.stored(len(batch), time.monotonic() - started)
 
-    def _reply_and_ack(self, items: list[Incoming], replies: list[Reply], qos: int = 1) -> None:
+    def _reply_and_ack(self, items: list[Incoming], replies: list[Reply], reply_qos: int = 1) -> None:
         sent: Counter[int] = Counter()
         for reply in replies:
-            if self.publisher.publish_nowait(reply.topic, reply.payload, qos=qos):
+            if self.publisher.publish_nowait(reply.topic, reply.payload, qos=reply_qos):
                 sent[reply.snu] += 1
         for snu, n in sent.items():
             REPLIES.labels(str(snu)).inc(n)
