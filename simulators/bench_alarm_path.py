@@ -5,8 +5,9 @@
 The real pipeline (``arc.ingest.pipeline.Pipeline``: decode, store in the inbox, mark the unit
 heard, lock the unit, triage, open the alarm with its log row and live event, record the
 decision, COMMIT) is run in this process on a scratch database, without MQTT, for ``--alarms``
-pendant alarms from registered units, each opening a new alarm. SQLAlchemy's cursor events time
-every statement and the COMMIT (wall clock, so: the round trip to PostgreSQL and PostgreSQL's own
+pendant alarms from registered units, each opening a new alarm. SQLAlchemy's cursor events (and, for
+the statements sent on the bare asyncpg connection, a wrapper around its methods) time every
+statement and the COMMIT (wall clock, so: the round trip to PostgreSQL and PostgreSQL's own
 work, the WAL flush for the COMMIT) and the CPU this process spent meanwhile; what is left is
 Python outside the driver (building statements, the ORM's flush, the codec, the reply), BEGIN
 and the pool's liveness ping.
@@ -65,6 +66,26 @@ class Timings:
         def after(conn, cursor, statement, parameters, context, executemany) -> None:
             self.add(label(statement))
 
+        import asyncpg
+
+        def timed(method):
+            async def run(conn, query, *args, **kwargs):
+                outer = self._started  # a statement of SQLAlchemy's that this one (its BEGIN) runs inside
+                started = (time.perf_counter(), time.process_time())
+                try:
+                    return await method(conn, query, *args, **kwargs)
+                finally:
+                    self._started = started
+                    self.add(label(query))
+                    if outer is not None:  # the outer statement's own time excludes this one's
+                        wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+                        self._started = (outer[0] + wall, outer[1] + cpu)
+
+            return run
+
+        for name in ("execute", "fetch", "fetchrow", "fetchval"):  # statements on the bare connection
+            setattr(asyncpg.Connection, name, timed(getattr(asyncpg.Connection, name)))
+
         @event.listens_for(Session, "before_commit")
         def committing(session) -> None:
             self._started = (time.perf_counter(), time.process_time())
@@ -87,6 +108,27 @@ class Timings:
             table.clear()
 
 
+async def connect_customers(url: str) -> None:
+    """Each unit installed at a customer's home (an active connection), as a real fleet is: the
+    alarm then carries the customer to the dashboard (one more lookup on the path)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            """
+            INSERT INTO customers (given_name, family_name, address_line1, postcode)
+            SELECT 'Bench', 'Customer ' || id, id || ' Bench Street', 'CB1 1AA' FROM units ORDER BY id;
+            INSERT INTO connections (customer_id, unit_id, install_date, status)
+            SELECT c.id, u.id, DATE '2026-01-05', 'active'
+            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM units) AS u
+            JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers) AS c USING (n);
+            """
+        )
+    finally:
+        await conn.close()
+
+
 async def run(args) -> None:
     from arc.ingest.pipeline import Incoming, Pipeline
     from arc.kit.clock import Clock
@@ -94,6 +136,8 @@ async def run(args) -> None:
     from arc.kit.settings import Settings
 
     url = await setup_database(args.pg, args.alarms + 20)
+    if not args.no_customers:
+        await connect_customers(url)
     engine = None
     try:
         database_url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -125,7 +169,8 @@ async def run(args) -> None:
 
 def report(args, timings: Timings, wall: float, cpu: float) -> None:
     n = args.alarms
-    print(f"{n} new alarms, {args.batch} per transaction, registered units, in-process (no MQTT)")
+    homes = "not installed at customers" if args.no_customers else "each installed at a customer's home"
+    print(f"{n} new alarms, {args.batch} per transaction, registered units {homes}, in-process (no MQTT)")
     print(f"per alarm: {wall:.2f} ms wall, {cpu:.2f} ms CPU of this process")
     print(f"{'statement':<34} {'per alarm':>9} {'wall ms':>8} {'CPU ms':>7}")
     rows = sorted(timings.count, key=lambda k: -timings.wall[k])
@@ -142,6 +187,7 @@ def report(args, timings: Timings, wall: float, cpu: float) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--alarms", type=int, default=300)
+    parser.add_argument("--no-customers", action="store_true", help="units not installed at any customer")
     parser.add_argument("--batch", type=int, default=1, help="alarms per transaction (the fast lane takes up to 10)")
     parser.add_argument(
         "--pg",

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import write
 from arc.alarms.models import Alarm
 from arc.alarms.priority import PERSONAL, Classification, classify
-from arc.registry.models import Connection
-from arc.registry.units import Peripheral, Unit
+from arc.kit.db import driver, from_row
+from arc.registry.units import Unit
 from devices.protocol import GeoFix, Mrq, device_type_name, status_name
 from devices.protocol.codes import Snu, StatusCategory, status_category
 
@@ -42,34 +42,46 @@ _LOCK_CLASS = 0x1A1A  # advisory lock class: one alarm decision per unit at a ti
 
 
 @dataclass(frozen=True)
+class CustomerBrief:
+    """The customer an alarm is about, as the queue shows them (``views.alarm_summary``)."""
+
+    id: int
+    given_name: str
+    family_name: str
+    postcode: str
+
+
+@dataclass(frozen=True)
 class Source:
     """Who an alarm is about: the cid, and the registered unit / customer when known."""
 
     cid: str
     unit_id: int | None
     customer_id: int | None
+    customer: CustomerBrief | None = None
 
     @property
     def unknown(self) -> bool:
         return self.unit_id is None
 
 
-# statements built once (the hot path of every alarm: building them per call costs more than the round trip)
-_CUSTOMER_OF_UNIT = (
-    select(Connection.customer_id)
-    .where(Connection.unit_id == bindparam("unit_id"), Connection.status != "withdrawn")
-    .limit(1)
-)
+# The hot path of every alarm, on the session's bare connection (arc.kit.db.driver).
+_CUSTOMER_OF_UNIT = """
+    SELECT c.id, c.given_name, c.family_name, c.postcode
+    FROM connections AS k JOIN customers AS c ON c.id = k.customer_id
+    WHERE k.unit_id = $1 AND k.status <> 'withdrawn' LIMIT 1
+"""
 
 
 async def source_for(session: AsyncSession, cid: str, unit_id: int | None) -> Source:
-    customer_id = None
-    if unit_id is not None:
-        customer_id = await session.scalar(_CUSTOMER_OF_UNIT, {"unit_id": unit_id})
-    return Source(cid=cid, unit_id=unit_id, customer_id=customer_id)
+    if unit_id is None:
+        return Source(cid=cid, unit_id=None, customer_id=None)
+    row = await (await driver(session)).fetchrow(_CUSTOMER_OF_UNIT, unit_id)
+    customer = CustomerBrief(**row) if row is not None else None
+    return Source(cid=cid, unit_id=unit_id, customer_id=customer.id if customer else None, customer=customer)
 
 
-_LOCK_UNIT = select(func.pg_advisory_xact_lock(_LOCK_CLASS, func.hashtext(bindparam("cid", type_=String))))
+_LOCK_UNIT = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext($1))"
 
 
 async def lock_unit(session: AsyncSession, cid: str) -> None:
@@ -83,8 +95,8 @@ async def lock_unit(session: AsyncSession, cid: str) -> None:
     held = session.info.setdefault("unit_locks", {})
     if held.get(cid) is transaction:
         return
-    await session.execute(_LOCK_UNIT, {"cid": cid})
-    held[cid] = transaction
+    await (await driver(session)).execute(_LOCK_UNIT, cid)
+    held[cid] = sync.get_nested_transaction() or sync.get_transaction()
 
 
 def hold_or_ok(alarm: Alarm | None) -> int:
@@ -145,37 +157,38 @@ def _apply_caller(alarm: Alarm, mrq: Mrq) -> None:
         alarm.caller_ids = list(dict.fromkeys([*(alarm.caller_ids or []), *mrq.crd]))
 
 
-def _open_alarm_query(*, by_stc: bool):
-    query = select(Alarm).where(
-        Alarm.cid == bindparam("cid"), Alarm.status != "closed", Alarm.kind.in_(bindparam("kinds", expanding=True))
-    )
-    if by_stc:
-        query = query.where(Alarm.stc == bindparam("stc"))
-    return query.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(1).with_for_update()
-
-
-_OPEN_ALARM = {False: _open_alarm_query(by_stc=False), True: _open_alarm_query(by_stc=True)}
+_OPEN_ALARM = """
+    SELECT * FROM alarms WHERE cid = $1 AND status <> 'closed' AND kind = ANY($2::varchar[]) {and_stc}
+    ORDER BY raised_at DESC, id DESC LIMIT 1 FOR UPDATE
+"""
+_OPEN_ALARM_ANY, _OPEN_ALARM_STC = _OPEN_ALARM.format(and_stc=""), _OPEN_ALARM.format(and_stc="AND stc = $3")
 
 
 async def open_unit_alarm(session: AsyncSession, cid: str, kinds: tuple[str, ...], stc: str | None = None):
     """The unit's latest open alarm of one of ``kinds`` (and status code ``stc``), locked."""
-    params = {"cid": cid, "kinds": list(kinds), **({"stc": stc} if stc is not None else {})}
-    return await session.scalar(_OPEN_ALARM[stc is not None], params)
+    raw = await driver(session)
+    if stc is None:
+        row = await raw.fetchrow(_OPEN_ALARM_ANY, cid, list(kinds))
+    else:
+        row = await raw.fetchrow(_OPEN_ALARM_STC, cid, list(kinds), stc)
+    return from_row(session, Alarm, row) if row is not None else None
 
 
-_PERIPHERAL = select(Peripheral).where(Peripheral.unit_id == bindparam("unit_id"), Peripheral.did == bindparam("did"))
+_PERIPHERAL_SEEN = """
+    UPDATE peripherals SET last_seen_at = $3, updated_at = now() WHERE unit_id = $1 AND did = $2
+    RETURNING location_text
+"""
 
 
 async def _location(session: AsyncSession, source: Source, mrq: Mrq, now: datetime) -> str | None:
+    """Where the device that raised it is (the unit's text, else the registered peripheral's); the
+    peripheral is marked seen."""
     if mrq.lte:
         return mrq.lte[:200]
     if source.unit_id is None or not mrq.did:
         return None
-    peripheral = await session.scalar(_PERIPHERAL, {"unit_id": source.unit_id, "did": mrq.did})
-    if peripheral is None:
-        return None
-    peripheral.last_seen_at = now
-    return peripheral.location_text
+    row = await (await driver(session)).fetchrow(_PERIPHERAL_SEEN, source.unit_id, mrq.did, now)
+    return row["location_text"] if row is not None else None
 
 
 async def open_or_attach(
@@ -240,7 +253,7 @@ async def open_or_attach(
     )
     _apply_geo(alarm, mrq.lge, now)
     _apply_caller(alarm, mrq)
-    await write.open_alarm(session, alarm, now, data=_details(mrq))
+    await write.open_alarm(session, alarm, now, data=_details(mrq), customer=source.customer)
     return alarm, "alarm_opened"
 
 
@@ -347,7 +360,15 @@ async def raise_technical(
         did=mrq.did if mrq else None,
         title=title,
     )
-    await write.open_alarm(session, alarm, now, event="received" if mrq else "raised", actor=actor, data=details)
+    await write.open_alarm(
+        session,
+        alarm,
+        now,
+        event="received" if mrq else "raised",
+        actor=actor,
+        data=details,
+        customer=source.customer,
+    )
     return alarm, "technical_opened"
 
 
@@ -402,5 +423,7 @@ async def open_bare(
     )
     alarm.unknown_unit = False  # a unit we could not look up is not known to be unknown
     alarm.caller_ids = list(mrq.crd)
-    await write.open_alarm(session, alarm, now, data={"ref": mrq.ref, "error": error_name})
+    await write.open_alarm(
+        session, alarm, now, data={"ref": mrq.ref, "error": error_name}, customer=source.customer
+    )
     return alarm

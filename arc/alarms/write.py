@@ -10,17 +10,20 @@ reach it through ``intake``, operators through ``service``, the ingest's last re
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import hooks
-from arc.alarms.events import emit
+from arc.alarms.events import CHANNEL, emit
 from arc.alarms.models import Alarm, AlarmEvent
 from arc.alarms.views import alarm_summary
 from arc.auth.models import User
+from arc.kit.db import column_values, driver, loaded
 from arc.kit.errors import NotFound
 from arc.registry.models import Customer
 
@@ -97,6 +100,32 @@ async def get(session: AsyncSession, alarm_id: int, *, lock: bool = False) -> Al
     return alarm
 
 
+_ALARM_COLUMNS = tuple(c.key for c in Alarm.__table__.columns if not c.primary_key)
+_JSON_COLUMNS = frozenset(c.key for c in Alarm.__table__.columns if isinstance(c.type, JSONB))
+_n = len(_ALARM_COLUMNS)
+# A new alarm, its first log row and its live event (with pg_notify) in one statement on the bare
+# connection: the summary is made before the id exists and takes it here.
+# (built once from the model's column names; every value is a parameter)
+_OPEN = f"""
+    WITH alarm AS (
+        INSERT INTO alarms ({", ".join(_ALARM_COLUMNS)})
+        VALUES ({", ".join(f"${i}" for i in range(1, _n + 1))}) RETURNING id
+    ), logged AS (
+        INSERT INTO alarm_events (alarm_id, at, type, actor, data)
+        SELECT id, ${_n + 1}::timestamptz, ${_n + 2}::varchar, ${_n + 3}::varchar, ${_n + 4}::jsonb FROM alarm
+    ), stored AS (
+        INSERT INTO live_events (kind, alarm_id, payload)
+        SELECT 'alarm.opened', id, jsonb_set(${_n + 5}::jsonb, '{{id}}', to_jsonb(id)) FROM alarm
+        RETURNING id
+    )
+    SELECT alarm.id, pg_notify('{CHANNEL}', CAST(stored.id AS text)) FROM alarm, stored
+"""  # noqa: S608
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 async def open_alarm(
     session: AsyncSession,
     alarm: Alarm,
@@ -105,12 +134,21 @@ async def open_alarm(
     event: str = "received",
     actor: str = "unit",
     data: dict[str, Any] | None = None,
+    customer: Any = None,
 ) -> Alarm:
-    """A new alarm in the queue: stored, logged, announced."""
-    session.add(alarm)
-    await session.flush()
-    await record(session, alarm.id, event, now, actor=actor, data=data)
-    await publish(session, alarm, "opened")
+    """A new alarm in the queue: stored, logged (``event``, by ``actor``, with ``data``) and
+    announced (``alarm.opened``, delivered on COMMIT). ``customer``: the one ``alarm.customer_id``
+    names when the caller has already read it (``intake.CustomerBrief``), else it is read here."""
+    values = column_values(alarm, Alarm.__table__, now)
+    if customer is None and alarm.customer_id is not None:
+        customer = await session.get(Customer, alarm.customer_id)
+    payload = alarm_summary(alarm, customer, None)
+    params = [_json(values[c]) if c in _JSON_COLUMNS else values[c] for c in _ALARM_COLUMNS]
+    raw = await driver(session)
+    alarm.id = await raw.fetchval(
+        _OPEN, *params, now, event, actor_name(None, actor), _json(data or {}), _json(payload)
+    )
+    loaded(session, alarm)
     return alarm
 
 
@@ -196,7 +234,9 @@ async def advance(
     data: dict | None = None,
 ) -> bool:
     """Move a locked, open alarm forward; False (and nothing written) if it is already there or past it."""
-    if alarm.status not in HANDLING_ORDER or HANDLING_ORDER.index(status) <= HANDLING_ORDER.index(alarm.status):
+    if alarm.status not in HANDLING_ORDER or HANDLING_ORDER.index(status) <= HANDLING_ORDER.index(
+        alarm.status
+    ):
         return False
     previous = alarm.status
     alarm.status = status

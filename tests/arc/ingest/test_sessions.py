@@ -197,3 +197,35 @@ async def test_concurrent_batches_for_one_unit_give_one_alarm_in_any_order(
     [alarm] = (await session.scalars(select(Alarm))).all()
     assert (alarm.activation_count, alarm.status) == (2, "queued")
     assert alarm.reset_at_unit_at is not None
+
+
+async def test_the_dashboard_hears_the_new_alarm_with_its_id_and_customer_then_the_second_device(
+    unit: FakeUnit, session, clock
+):
+    """The alarm's row, first log line and live event are written in one statement before the
+    alarm has an id: the event the dashboards get must still carry it, with the person and the
+    device; a second device joining is announced on the same alarm."""
+    customer, hub = await _registered(session)
+    pendant = await create_peripheral(session, hub, did="P1", dty="0003", location_text="worn on wrist")
+    await session.commit()
+    raised = clock.now()
+    assert (await unit.send(hub.cid, {"ref": "C1", "cid": hub.cid, "dty": "3", "did": "P1"}))["snu"] == 4
+    clock.advance(seconds=20)
+    assert (await unit.send(hub.cid, {"ref": "C2", "cid": hub.cid, "dty": "5"}))["snu"] == 4
+    [alarm] = (await session.scalars(select(Alarm))).all()
+    events = (await session.scalars(select(LiveEvent).order_by(LiveEvent.id))).all()
+    assert [(e.kind, e.alarm_id) for e in events] == [("alarm.opened", alarm.id), ("alarm.updated", alarm.id)]
+    opened, joined = (e.payload for e in events)
+    assert (opened["id"], opened["status"], opened["location_text"], opened["activation_count"]) == (
+        alarm.id,
+        "queued",
+        "worn on wrist",
+        1,
+    )
+    name = f"{customer.given_name} {customer.family_name}"
+    assert opened["customer"] == {"id": customer.id, "name": name, "postcode": customer.postcode}
+    assert (joined["id"], joined["activation_count"], joined["customer"]["name"]) == (alarm.id, 2, name)
+    assert "fall detector" in joined["title"].lower()
+    assert await events_of(session, alarm.id) == ["received", "activation"]
+    await session.refresh(pendant)
+    assert pendant.last_seen_at == raised  # the pendant that raised it is marked seen
