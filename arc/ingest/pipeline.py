@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.alarms import intake
@@ -32,7 +32,7 @@ from arc.ingest.models import RejectedMessage
 from arc.ingest.replies import Incoming, Reply, make_reply
 from arc.ingest.salvage import salvage
 from arc.kit.clock import Clock
-from arc.kit.db import database_unreachable, session_scope
+from arc.kit.db import database_unreachable, driver, session_scope
 from arc.kit.settings import Settings
 from arc.supervision import comms
 from devices.protocol import Mrq, Mrs, Rejection, cid_from_topic, decode_mrq
@@ -221,8 +221,8 @@ class Pipeline:
         for row in sorted(rows, key=lambda r: r[:4]):
             for name, value in zip(_INSERT_COLUMNS, row, strict=True):
                 columns[name].append(value)
-        result = await session.execute(_INSERT_SQL, {**columns, "now": now})
-        inserted = {(r.cid, r.ref, r.mty, r.content_key): r.id for r in result}
+        result = await (await driver(session)).fetch(_INSERT_SQL, *columns.values(), now)
+        inserted = {(r["cid"], r["ref"], r["mty"], r["content_key"]): r["id"] for r in result}
         units = await comms.mark_heard(session, batch.heard, now)
         ctx = triage.Context(self.settings, now)
         by_index = dict(valid)
@@ -284,22 +284,20 @@ class Pipeline:
 
 
 _INSERT_COLUMNS = ("cids", "refs", "mtys", "keys", "fmts", "topics", "messages", "actions", "snus")
-# One statement for the whole batch: arrays in, unnest, ON CONFLICT DO NOTHING, the new rows' keys out.
-_INSERT_SQL = text(
-    """
+# One statement for the whole batch (on the session's bare connection): arrays in, unnest, ON CONFLICT
+# DO NOTHING, the new rows' keys out.
+_INSERT_SQL = """
     INSERT INTO ingest_inbox (cid, ref, mty, content_key, generation, fmt, topic, message, received_at,
                               handled_at, action, snu, final_answer_at)
-    SELECT cid, ref, mty, content_key, 0, fmt, topic, CAST(message AS jsonb), :now,
-           CASE WHEN action IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END, action,
-           CAST(snu AS smallint), CASE WHEN action IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END
-    FROM unnest(CAST(:cids AS text[]), CAST(:refs AS text[]), CAST(:mtys AS text[]), CAST(:keys AS text[]),
-                CAST(:fmts AS text[]), CAST(:topics AS text[]), CAST(:messages AS text[]),
-                CAST(:actions AS text[]), CAST(:snus AS int[]))
+    SELECT cid, ref, mty, content_key, 0, fmt, topic, CAST(message AS jsonb), $10::timestamptz,
+           CASE WHEN action IS NULL THEN NULL ELSE $10::timestamptz END, action,
+           CAST(snu AS smallint), CASE WHEN action IS NULL THEN NULL ELSE $10::timestamptz END
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::int[])
          AS t(cid, ref, mty, content_key, fmt, topic, message, action, snu)
     ON CONFLICT DO NOTHING
     RETURNING id, cid, ref, mty, content_key
-    """
-)
+"""
 
 
 def _message_json(mrq: Mrq) -> str:

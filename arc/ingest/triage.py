@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import intake
 from arc.alarms.models import Alarm
 from arc.ingest.models import InboxMessage
+from arc.kit.db import driver
 from arc.kit.settings import Settings
 from arc.supervision import comms
 from devices.protocol import Mrq
@@ -68,19 +69,16 @@ def quick_outcome(mrq: Mrq) -> Outcome | None:
     return None
 
 
-_SESSION_ALARM_ID = (
-    select(InboxMessage.alarm_id)
-    .where(
-        InboxMessage.cid == bindparam("cid"), InboxMessage.ref == bindparam("ref"), InboxMessage.alarm_id.is_not(None)
-    )
-    .order_by(InboxMessage.generation.desc(), InboxMessage.id.desc())
-    .limit(1)
-)
+# The hot statements, on the session's bare connection (arc.kit.db.driver).
+_SESSION_ALARM_ID = """
+    SELECT alarm_id FROM ingest_inbox WHERE cid = $1 AND ref = $2 AND alarm_id IS NOT NULL
+    ORDER BY generation DESC, id DESC LIMIT 1
+"""
 
 
 async def session_alarm(session: AsyncSession, cid: str, ref: str) -> Alarm | None:
     """The alarm already tied to this ref (latest session), locked for update."""
-    alarm_id = await session.scalar(_SESSION_ALARM_ID, {"cid": cid, "ref": ref})
+    alarm_id = await (await driver(session)).fetchval(_SESSION_ALARM_ID, cid, ref)
     if alarm_id is None:
         return None
     return await session.get(Alarm, alarm_id, with_for_update=True)
@@ -141,32 +139,16 @@ async def on_info(session: AsyncSession, source: intake.Source, mrq: Mrq, ctx: C
     return Outcome("info", Snu.OK, alarm.id)
 
 
-_RECORD = (
-    update(InboxMessage)
-    .where(InboxMessage.id == bindparam("row_id"))
-    .values(
-        action=bindparam("action"),
-        snu=bindparam("snu"),
-        alarm_id=bindparam("alarm_id"),
-        handled_at=bindparam("now"),
-        final_answer_at=bindparam("final_at"),
-    )
-    .execution_options(synchronize_session=False)  # no inbox row is loaded in the ingest's sessions
-)
+_RECORD = """
+    UPDATE ingest_inbox SET action = $2, snu = $3, alarm_id = $4, handled_at = $5, final_answer_at = $6
+    WHERE id = $1
+"""
 
 
 async def record(session: AsyncSession, row_id: int, outcome: Outcome, now: datetime) -> None:
-    """Write triage's decision on the inbox row."""
-    await session.execute(
-        _RECORD,
-        {
-            "row_id": row_id,
-            "action": outcome.action,
-            "snu": int(outcome.snu),
-            "alarm_id": outcome.alarm_id,
-            "now": now,
-            "final_at": now if outcome.final else None,
-        },
+    """Write triage's decision on the inbox row (no inbox row is loaded in the ingest's sessions)."""
+    await (await driver(session)).execute(
+        _RECORD, row_id, outcome.action, int(outcome.snu), outcome.alarm_id, now, now if outcome.final else None
     )
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arc.alarms import intake
+from arc.kit.db import driver
 from arc.kit.settings import Settings
 from arc.registry.units import Peripheral, Unit
 from devices.protocol import Mrq
@@ -74,26 +75,23 @@ def hbi_for(mrq: Mrq, unit: UnitRow | None, settings: Settings) -> int | None:
 # One UPDATE for the whole batch; per-unit flags travel as arrays aligned with the cids (unnest),
 # rows are locked in id order so concurrent batches never deadlock on units. Times never move back: a
 # batch that started earlier but commits later (a slow database) must not make a unit look silent.
-_HEARD_SQL = text(
-    """
+_HEARD_SQL = """
     WITH heard AS (
-        SELECT * FROM unnest(CAST(:cids AS text[]), CAST(:heartbeat AS boolean[]),
-                             CAST(:test AS boolean[]), CAST(:hbo AS boolean[])) AS t(cid, heartbeat, test, hbo)
+        SELECT * FROM unnest($1::text[], $2::boolean[], $3::boolean[], $4::boolean[]) AS t(cid, heartbeat, test, hbo)
     ), old AS (
         SELECT units.id, units.comms_state, heard.heartbeat, heard.test, heard.hbo
         FROM units JOIN heard ON heard.cid = units.cid ORDER BY units.id FOR UPDATE OF units
     )
     UPDATE units AS u SET
-        last_heard_at = GREATEST(u.last_heard_at, :now),
+        last_heard_at = GREATEST(u.last_heard_at, $5),
         comms_state = 'ok',
-        last_heartbeat_at = CASE WHEN old.heartbeat THEN GREATEST(u.last_heartbeat_at, :now)
+        last_heartbeat_at = CASE WHEN old.heartbeat THEN GREATEST(u.last_heartbeat_at, $5)
                                  ELSE u.last_heartbeat_at END,
-        last_test_at = CASE WHEN old.test THEN GREATEST(u.last_test_at, :now) ELSE u.last_test_at END,
+        last_test_at = CASE WHEN old.test THEN GREATEST(u.last_test_at, $5) ELSE u.last_test_at END,
         accepts_hbi = u.accepts_hbi OR old.hbo
     FROM old WHERE u.id = old.id
     RETURNING u.id, u.cid, u.heartbeat_interval_minutes, old.comms_state
-    """
-)
+"""
 
 
 async def mark_heard(session: AsyncSession, heard: Heard, now: datetime) -> dict[str, UnitRow]:
@@ -102,16 +100,16 @@ async def mark_heard(session: AsyncSession, heard: Heard, now: datetime) -> dict
     if not heard.cids:
         return {}
     cids = sorted(heard.cids)
-    params = {
-        "cids": cids,
-        "heartbeat": [cid in heard.heartbeats for cid in cids],
-        "test": [cid in heard.tests for cid in cids],
-        "hbo": [cid in heard.accepts_hbi for cid in cids],
-        "now": now,
-    }
-    rows = (await session.execute(_HEARD_SQL, params)).all()
-    units = {row.cid: UnitRow(row.id, row.cid, row.heartbeat_interval_minutes, "ok") for row in rows}
-    for cid in sorted(row.cid for row in rows if row.comms_state == "no_comms"):
+    rows = await (await driver(session)).fetch(
+        _HEARD_SQL,
+        cids,
+        [cid in heard.heartbeats for cid in cids],
+        [cid in heard.tests for cid in cids],
+        [cid in heard.accepts_hbi for cid in cids],
+        now,
+    )
+    units = {row["cid"]: UnitRow(row["id"], row["cid"], row["heartbeat_interval_minutes"], "ok") for row in rows}
+    for cid in sorted(row["cid"] for row in rows if row["comms_state"] == "no_comms"):
         await intake.clear_technical(session, cid, "no_comms", now, data={"reason": "unit heard again"})
     return units
 
