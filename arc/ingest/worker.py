@@ -251,12 +251,18 @@ class IngestWorker:
             await self._shed_wakeup.wait()
             self._shed_wakeup.clear()
             while self._to_shed and not self._stopping:
-                if self._urgent or self._alarm_batches:
-                    await asyncio.sleep(0.001)  # an alarm is being stored: it has the CPU
-                    continue
+                await self._give_way()
                 for _ in range(min(chunk, len(self._to_shed))):
                     self._shed(self._to_shed.popleft(), hbi=hbi, heartbeat=True)
                 await asyncio.sleep(0)
+
+    async def _give_way(self) -> None:
+        """Wait while an alarm is waiting or being stored: it has the CPU. For work that holds no
+        database lock (before a heartbeat batch's transaction, after its COMMIT, shedding) — the
+        alarm never waits for it, only for a heartbeat transaction already under way."""
+        # polled: alarms come and go within milliseconds, and an Event kept true on every lane change costs more
+        while (self._urgent or self._alarm_batches) and not self._stopping:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
 
     # --- batches ----------------------------------------------------------------------
 
@@ -289,8 +295,10 @@ class IngestWorker:
             BACKLOG.set(self.backlog())
             if not batch:  # another loop took them while this one waited
                 continue
-            self._in_hand[number] = started = time.monotonic()
             alarms = lane is self._urgent
+            if not alarms:
+                await self._give_way()
+            self._in_hand[number] = started = time.monotonic()
             self._alarm_batches += alarms
             try:
                 replies = await self.pipeline.handle(batch)
@@ -301,6 +309,8 @@ class IngestWorker:
                 del self._in_hand[number]
                 self._idle_since = time.monotonic()
                 self._alarm_batches -= alarms
+            if not alarms:
+                await self._give_way()  # committed: its answers can wait a few ms for an alarm's
             self._reply_and_ack(batch, replies)
             if lane is self._pending:
                 self.shedding.stored(len(batch), time.monotonic() - started)
