@@ -97,6 +97,7 @@ class Pipeline:
             if isinstance(decoded, Mrq) and len(decoded.cid) > MAX_CID_DIGITS:
                 detail = f"tag 'cid' longer than {MAX_CID_DIGITS} digits"
                 return Rejection(Snu.WRONG_DATA, "bad_value", detail, decoded.ref, decoded.fmt)
+            item.heartbeat = isinstance(decoded, Mrq) and decoded.mty == "PI"
             return decoded
         except Exception:  # pragma: no cover - the codec never raises; belt and braces
             return Rejection(Snu.INVALID_FORMAT, "invalid_format", "unreadable message")

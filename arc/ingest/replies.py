@@ -27,11 +27,15 @@ class Publisher(Protocol):
 
 @dataclass(slots=True)
 class Incoming:
-    """One MQTT message as received (``token`` is what the worker needs to acknowledge it)."""
+    """One MQTT message as received (``token`` is what the worker needs to acknowledge it).
+
+    ``heartbeat`` is set by ``Pipeline.decode`` when the message is a well-formed heartbeat (`mty`
+    PI): its answer goes at QoS 0 (see ``IngestWorker._reply_and_ack``)."""
 
     topic: str
     payload: bytes
     token: object = None
+    heartbeat: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ class FakeUnit:
         self.client = client
         self.settings = settings
         self.replies: dict[str, asyncio.Queue] = defaultdict(asyncio.Queue)
+        self.qos: dict[str, list[int]] = defaultdict(list)  # the QoS each reply arrived with, per cid
 
     async def publish(self, cid: str, payload: dict | bytes | str, *, topic_cid: str | None = None) -> None:
         if isinstance(payload, dict):
@@ -94,6 +95,7 @@ async def unit_alone(settings: Settings) -> AsyncIterator[FakeUnit]:
         async def pump() -> None:
             async for message in client.messages:
                 cid = str(message.topic).split("/")[-2]
+                fake.qos[cid].append(message.qos)
                 fake.replies[cid].put_nowait(bytes(message.payload))
 
         task = asyncio.create_task(pump())

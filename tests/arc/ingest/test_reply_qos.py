@@ -1,0 +1,32 @@
+"""What each answer costs on the wire: a heartbeat's answer goes at QoS 0 (no PUBACK back to the
+ingest; a lost one costs the unit one retransmission, answered from the inbox), every other answer
+at QoS 1 — decided on the decoded message, not on the look at the raw payload that picks its lane."""
+
+from __future__ import annotations
+
+from arc.ingest.models import InboxMessage
+from tests.arc.ingest.conftest import FakeUnit, count
+from tests.factories import create_customer_with_unit
+
+
+async def test_a_heartbeats_answer_goes_at_qos_0_and_an_alarms_at_qos_1(app, unit: FakeUnit, session):
+    _, hub, _ = await create_customer_with_unit(session)
+    await session.commit()
+    beat = {"ref": "HB1", "cid": hub.cid, "dty": "1", "mty": "PI"}
+    assert (await unit.send(hub.cid, beat))["snu"] == 0
+    assert (await unit.send(hub.cid, beat))["snu"] == 0  # a retransmission, answered from the inbox
+    # an alarm whose payload mentions a heartbeat deeper down takes the heartbeat lane, not its QoS
+    alarm = {"ref": "AL1", "cid": hub.cid, "dty": "3", "stc": "10", "note": {"mty": "PI"}}
+    assert (await unit.send(hub.cid, alarm))["snu"] == 4
+    xml_beat = f"<mrq><ref>HB2</ref><cid>{hub.cid}</cid><dty>1</dty><mty>pi</mty></mrq>"
+    assert (await unit.send(hub.cid, xml_beat))["snu"] == 0
+    assert unit.qos[hub.cid] == [0, 0, 1, 0]
+    assert await count(session, InboxMessage, InboxMessage.cid == hub.cid) == 3  # the repeat stored once
+
+
+async def test_a_rejected_heartbeat_is_answered_at_qos_1(app, unit: FakeUnit, session):
+    _, hub, _ = await create_customer_with_unit(session)
+    await session.commit()
+    answer = await unit.send(hub.cid, {"ref": "HB3", "cid": hub.cid, "mty": "PI"})  # no dty
+    assert answer["snu"] == 7
+    assert unit.qos[hub.cid] == [1]
