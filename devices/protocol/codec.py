@@ -28,6 +28,7 @@ MRQ_SUBSCRIPTION = "lifeline/+/mrq"
 _TEXT_TAGS = ("did", "dco", "dte", "stt", "cha", "lco", "lva", "lte", "hbo")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
+_json_str = json.encoder.encode_basestring  # a str as JSON writes it with ensure_ascii=False
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -154,7 +155,7 @@ def _build(tags: dict[str, Any], repeated: set[str], topic_cid: str | None, fmt:
     if mty not in MESSAGE_TYPES:
         raise bad("tag 'mty' must be one of ME, RE, IN, PI")
 
-    texts = {name: _text(tags, name, bad) for name in _TEXT_TAGS}
+    texts = {name: _text(tags, name, bad) if name in tags else None for name in _TEXT_TAGS}
     return Mrq(
         ref=ref,
         cid=cid,
@@ -255,6 +256,12 @@ def _time(raw: Any, name: str, bad: _Bad) -> datetime | None:
 
 def encode_mrs(mrs: Mrs, fmt: str) -> bytes:
     """Encode a reply as compact JSON or as `<mrs>` XML (for units that spoke XML)."""
+    if fmt == "json" and type(mrs.hbi) in (int, type(None)):
+        # what json.dumps(fields, separators=(",", ":"), ensure_ascii=False) writes, without building
+        # an encoder per reply (every answer passes here)
+        hbi = "" if mrs.hbi is None else f',"hbi":{mrs.hbi}'
+        text = f'{{"ref":{_json_str(mrs.ref or "")},"snu":{int(mrs.snu)},"ste":{_json_str(mrs.ste)}{hbi}}}'
+        return text.encode("utf-8", "replace")
     fields: dict[str, Any] = {"ref": mrs.ref or "", "snu": int(mrs.snu), "ste": mrs.ste}
     if mrs.hbi is not None:
         fields["hbi"] = mrs.hbi

@@ -60,10 +60,13 @@ def read_tags(payload: bytes, max_bytes: int, fmt: Fmt) -> tuple[dict[str, Any],
     except Reject as rej:
         rej.ref = sniff_ref(payload)
         raise
-    if _depth(tags) > MAX_DEPTH:
+    # JSON short cuts (most messages): fewer brackets than MAX_DEPTH cannot nest deeper than it, and
+    # without a \u escape no string can hold a NUL or a lone surrogate (raw ones are not JSON)
+    json_shallow = fmt == "json" and text.count("{") + text.count("[") < MAX_DEPTH
+    if not json_shallow and _depth(tags) > MAX_DEPTH:
         detail = f"nesting deeper than {MAX_DEPTH} levels"
         raise Reject(Snu.WRONG_DATA, "bad_value", detail, ref_or_none(tags))
-    if _has_bad_chars(tags):
+    if (fmt != "json" or "\\u" in text) and _has_bad_chars(tags):
         detail = "text contains NUL or unpaired surrogate characters"
         raise Reject(Snu.INVALID_FORMAT, "invalid_format", detail, ref_or_none(tags))
     return tags, repeated
@@ -90,12 +93,12 @@ def _parse_json(text: str) -> tuple[dict[str, Any], set[str]]:
     duplicates: list[set[str]] = []
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
+        obj = dict(pairs)
         seen: set[str] = set()
-        for key, value in pairs:
-            if key in obj:
-                seen.add(key)
-            obj[key] = value
+        if len(obj) < len(pairs):  # a key given more than once (the last value wins, as in json)
+            counted: set[str] = set()
+            for key, _ in pairs:
+                (seen if key in counted else counted).add(key)
         duplicates.append(seen)
         return obj
 

@@ -418,6 +418,37 @@ def test_known_xml_tag_with_child_elements_gets_snu_3() -> None:
 
 def test_deep_nesting_gets_snu_3() -> None:
     assert rejected(b'{"ref":"R1","x":' + b"[" * 50 + b"]" * 50 + b"}").snu == 3
+
+
+def test_nesting_is_judged_at_exactly_the_limit_and_brackets_in_text_do_not_count() -> None:
+    def nested(levels: int, text: str = "") -> bytes:  # the message itself is the first level
+        inner = b"[" * (levels - 1) + b"]" * (levels - 1)
+        return (
+            json.dumps({"ref": "R1", "cid": CID, "dty": "3", "stt": text}).encode()[:-1]
+            + b',"x":'
+            + inner
+            + b"}"
+        )
+
+    assert isinstance(decode_mrq(nested(32), CID), Mrq)
+    assert (rejected(nested(33)).snu, rejected(nested(33)).reason) == (3, "bad_value")
+    assert isinstance(decode_mrq(nested(2, "{[" * 40), CID), Mrq)  # brackets in a string are text
+
+
+@pytest.mark.parametrize("where", ["key", "nested value", "nested key"])
+def test_a_nul_escape_anywhere_gets_snu_2(where: str) -> None:
+    extra = {"key": b'"a\\u0000":1', "nested value": b'"x":["\\u0000"]', "nested key": b'"x":{"\\ud800":1}'}[
+        where
+    ]
+    rej = rejected(b'{"ref":"R1","cid":"4401234","dty":"3",' + extra + b"}")
+    assert (rej.snu, rej.reason) == (2, "invalid_format")
+
+
+def test_an_unknown_tag_given_twice_is_kept_once_and_a_known_one_is_refused() -> None:
+    mrq = decode_mrq(b'{"ref":"R1","cid":"4401234","dty":"3","x":1,"x":2}', CID)
+    assert isinstance(mrq, Mrq) and mrq.extra == {"x": 2}  # the last value, as JSON readers do
+    rej = rejected(b'{"ref":"R1","cid":"4401234","dty":"3","x":{"a":1,"a":2},"ref":"R1"}')
+    assert (rej.snu, rej.reason) == (10, "missing_ref")
     assert rejected(b'{"ref":"R1","x":' + b"[" * 4000 + b"]" * 4000 + b"}", None).snu == 3
     assert rejected(b"<mrq><ref>R1</ref>" + b"<a>" * 40 + b"</a>" * 40 + b"</mrq>").snu == 3
 
@@ -438,6 +469,13 @@ def test_mrs_encodes_as_compact_json() -> None:
     assert encode_mrs(Mrs("A1", 4, "hold"), "json") == b'{"ref":"A1","snu":4,"ste":"hold"}'
     assert encode_mrs(Mrs.reply("A1", 0, hbi=60), "json") == b'{"ref":"A1","snu":0,"ste":"OK","hbi":60}'
     assert encode_mrs(Mrs.reply(None, 10), "json") == b'{"ref":"","snu":10,"ste":"reference missing"}'
+
+
+@given(st.one_of(st.none(), st.text()), st.text(), st.one_of(st.none(), st.integers(1, 1440)))
+def test_mrs_json_is_what_a_json_writer_writes(ref: str | None, ste: str, hbi: int | None) -> None:
+    fields = {"ref": ref or "", "snu": 3, "ste": ste} | ({} if hbi is None else {"hbi": hbi})
+    expected = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace")
+    assert encode_mrs(Mrs(ref, 3, ste, hbi), "json") == expected
 
 
 def test_mrs_encodes_as_escaped_xml() -> None:
