@@ -71,10 +71,14 @@ class MqttPublisher:
         return self.client is not None
 
     async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
-        client = self.client
-        if client is None:
+        """Queue a publish on the ingest's connection; raises ConnectionError when there is none.
+
+        Not awaited to the broker's PUBACK: what is published here is an answer to a unit (one lost
+        with the connection costs the unit a retransmission), and the ingest's paho client has no
+        ``on_publish`` — with one set, paho builds a reason code and an MQTT 5 properties object
+        for every QoS 0 answer it writes, and runs aiomqtt's callback for every answer settled."""
+        if not self.publish_nowait(topic, payload, qos):
             raise ConnectionError("the ingest is not connected to the broker")
-        await client.publish(topic, payload, qos=qos)
 
     def publish_nowait(self, topic: str, payload: bytes, qos: int = 1) -> bool:
         """Queue a publish without waiting for PUBACK (paho sends it as the socket allows)."""

@@ -163,6 +163,7 @@ class IngestWorker:
             paho_of(client).on_message = self._received  # straight into the backlog, no per-message task
             paho_of(client).manual_ack_set(True)
             paho_of(client).disable_logger()  # paho logs every packet; formatting them costs throughput
+            paho_of(client).on_publish = None  # nothing awaits a PUBACK here (see MqttPublisher.publish)
             self._client = client
             try:
                 async with client:

@@ -4,6 +4,8 @@ at QoS 1 — decided on the decoded message, not on the look at the raw payload 
 
 from __future__ import annotations
 
+import pytest
+
 from arc.ingest.models import InboxMessage
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit
@@ -30,3 +32,16 @@ async def test_a_rejected_heartbeat_is_answered_at_qos_1(app, unit: FakeUnit, se
     answer = await unit.send(hub.cid, {"ref": "HB3", "cid": hub.cid, "mty": "PI"})  # no dty
     assert answer["snu"] == 7
     assert unit.qos[hub.cid] == [1]
+
+
+async def test_the_ingests_publisher_queues_without_waiting_and_says_when_it_cannot(app, unit: FakeUnit):
+    publisher = app.state.mqtt
+    await publisher.publish(app.state.settings.topic("4409999", "mrs"), b'{"ref":"P1","snu":0,"ste":"OK"}')
+    assert (await unit.reply("4409999"))["ref"] == "P1"
+    assert unit.qos["4409999"] == [1]
+    connection, publisher.client = publisher.client, None
+    try:
+        with pytest.raises(ConnectionError):
+            await publisher.publish(app.state.settings.topic("4409999", "mrs"), b"{}")
+    finally:
+        publisher.client = connection
