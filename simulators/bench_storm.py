@@ -127,30 +127,41 @@ def main() -> None:
     parser.add_argument(
         "--quiet-alarm-units", action="store_true", help="units that raise an alarm send no heartbeat in the storm"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="ingest processes sharing the subscription (LIFELINE_MQTT_SHARED_GROUP); default one",
+    )
     args = parser.parse_args()
 
     broker_proc, mqtt_url = (None, args.mqtt) if args.mqtt else own_broker()
     tag = uuid.uuid4().hex[:8]
     root, client_id = f"storm{tag}", f"storm-ingest-{tag}"
     database_url = asyncio.run(setup_database(args.pg, args.units))
-    service = None
+    services = []
     load_before = os.getloadavg()[0]
+    shared = {"LIFELINE_MQTT_SHARED_GROUP": f"storm{tag}", "LIFELINE_MQTT_PROTOCOL": "5"} if args.processes > 1 else {}
     try:
-        service = start_service(database_url, mqtt_url, root, client_id)
-        wait_subscribed(mqtt_url, root, client_id)
+        for n in range(args.processes):
+            services.append(start_service(database_url, mqtt_url, root, f"{client_id}-{n}", extra_env=shared))
+        for _ in services:  # each probe is answered by one member: as many answered as members started
+            wait_subscribed(mqtt_url, root, client_id)
+        time.sleep(1.0 if args.processes > 1 else 0.0)
         broker = broker_pid(int(mqtt_url.rsplit(":", 1)[1]))
-        cpu_before = (process_cpu(service.pid), process_cpu(broker) if broker else 0.0)
+        cpu_before = (sum(process_cpu(s.pid) for s in services), process_cpu(broker) if broker else 0.0)
         storm = Storm(mqtt_url, root, args.units, args.alarms, args.statuses, args.quiet_alarm_units)
         started = storm.run(args.retransmit, args.timeout)
         answered = [m["answered"] for m in storm.messages.values() if m["answered"]]
         drained = (max(answered) - started) if len(answered) == len(storm.messages) else None
-        service_cpu = process_cpu(service.pid) - cpu_before[0]
+        service_cpu = sum(process_cpu(s.pid) for s in services) - cpu_before[0]
         broker_cpu = (process_cpu(broker) - cpu_before[1]) if broker else None
         time.sleep(1.0)
         counts = asyncio.run(stored_counts(database_url, list(storm.messages)))
     finally:
-        if service is not None:
+        for service in services:
             service.send_signal(signal.SIGTERM)
+        for service in services:
             service.wait(30)
         asyncio.run(drop_database(args.pg, database_url))
         if broker_proc is not None:
@@ -165,10 +176,12 @@ def report(args, storm: Storm, started, drained, counts, service_cpu, broker_cpu
     total = len(storm.messages)
     copies = [counts.get(ref, 0) for ref in storm.messages]
     shed = sum(1 for m in messages if 6 in m["snus"])
+    first_sends = sorted(m["sent"] for m in messages if m["sent"])
     print(
         f"storm: {args.units} units at once: {total} messages ({len(alarms)} alarms, {args.statuses} statuses),"
-        f" units retransmit every {args.retransmit:.0f} s"
+        f" units retransmit every {args.retransmit:.0f} s; {args.processes} ingest process(es)"
     )
+    print(f"the generator took {first_sends[-1] - first_sends[0]:.1f} s to publish them all once")
     print(f"drained (every message finally answered): {f'{drained:.1f} s' if drained else 'NOT within the timeout'}")
     if latencies:
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
@@ -182,7 +195,7 @@ def report(args, storm: Storm, started, drained, counts, service_cpu, broker_cpu
         f" heartbeats shed (snu 6) on the way {shed}"
     )
     print(
-        f"CPU: service {service_cpu:.1f} s ({service_cpu / total * 1e6:.0f} µs/msg)"
+        f"CPU: service (all processes) {service_cpu:.1f} s ({service_cpu / total * 1e6:.0f} µs/msg)"
         + (f", broker {broker_cpu:.1f} s ({broker_cpu / total * 1e6:.0f} µs/msg)" if broker_cpu is not None else "")
     )
     print(

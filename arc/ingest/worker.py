@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
 from arc.ingest.mqtt import MqttPublisher, client_options, paho_of
 from arc.ingest.pipeline import Incoming, Pipeline
+from arc.ingest.reader import EagerClient
 from arc.ingest.replies import Reply, make_reply
 from arc.ingest.shedding import ShedPolicy
 from arc.kit.clock import Clock
@@ -159,7 +160,7 @@ class IngestWorker:
         backoff, last_warned = BACKOFF_START, -60.0
         topic = mrq_subscription(self.settings.mqtt_topic_root, self.settings.mqtt_shared_group)
         while not self._stopping:
-            client = aiomqtt.Client(**client_options(self.settings, self._version))
+            client = EagerClient(**client_options(self.settings, self._version), hold=self._alarm_in_hand)
             paho_of(client).on_message = self._received  # straight into the backlog, no per-message task
             paho_of(client).manual_ack_set(True)
             paho_of(client).disable_logger()  # paho logs every packet; formatting them costs throughput
@@ -257,12 +258,14 @@ class IngestWorker:
                     self._shed(self._to_shed.popleft(), hbi=hbi, heartbeat=True)
                 await asyncio.sleep(0)
 
+    def _alarm_in_hand(self) -> bool:
+        return bool(self._urgent or self._alarm_batches)
+
     async def _give_way(self) -> None:
-        """Wait while an alarm is waiting or being stored: it has the CPU. For work that holds no
-        database lock (before a heartbeat batch's transaction, after its COMMIT, shedding) — the
-        alarm never waits for it, only for a heartbeat transaction already under way."""
+        """Wait while an alarm is waiting or being stored: it has the CPU (shedding holds no database
+        lock, and its answers can wait a few ms for an alarm's)."""
         # polled: alarms come and go within milliseconds, and an Event kept true on every lane change costs more
-        while (self._urgent or self._alarm_batches) and not self._stopping:  # noqa: ASYNC110
+        while self._alarm_in_hand() and not self._stopping:  # noqa: ASYNC110
             await asyncio.sleep(0.001)
 
     # --- batches ----------------------------------------------------------------------
@@ -277,6 +280,11 @@ class IngestWorker:
                 return
             if self._urgent:
                 lane = self._urgent  # the fast lane first, and at once
+            elif self._alarm_batches and not urgent_only and (self._status or self._pending):
+                # another loop is storing alarms: they have the CPU (and no heartbeat transaction is
+                # started to hold a unit's row they need); look again shortly, free to take an alarm
+                await asyncio.sleep(0.001)
+                continue
             elif self._status and not urgent_only:
                 lane = self._status
             elif self._pending and not urgent_only:
@@ -297,8 +305,6 @@ class IngestWorker:
             if not batch:  # another loop took them while this one waited
                 continue
             alarms = lane is self._urgent
-            if not alarms:
-                await self._give_way()
             self._in_hand[number] = started = time.monotonic()
             self._alarm_batches += alarms
             try:
@@ -310,8 +316,6 @@ class IngestWorker:
                 del self._in_hand[number]
                 self._idle_since = time.monotonic()
                 self._alarm_batches -= alarms
-            if not alarms:
-                await self._give_way()  # committed: its answers can wait a few ms for an alarm's
             self._reply_and_ack(batch, replies)
             if lane is self._pending:
                 self.shedding.stored(len(batch), time.monotonic() - started)

@@ -48,6 +48,29 @@ def test_the_rate_follows_the_recent_batches():
     assert policy.should_shed(4_000)  # 8 s at today's rate, though 0.5 s at the old one
 
 
+def test_one_batch_starved_while_a_storm_is_read_does_not_shed_the_storm():
+    """Measured in a 20,000-unit storm: while the ingest read the burst, one batch of 15 heartbeats
+    took 4 s (the loop was reading); judged by it, the rate was 34 a second and 19,500 heartbeats
+    were shed — and came back 10 s later as a second storm. The rate is what storing achieves when
+    it runs, so the fastest recent batch is the judge."""
+    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
+    policy.stored(55, 0.060)
+    policy.stored(200, 4.049)  # starved
+    assert policy.rate() > 1500
+    assert not policy.should_shed(5_000)
+
+
+def test_the_small_batches_of_a_quiet_time_do_not_judge_the_rate():
+    """At 560 heartbeats a second batches hold a handful, each mostly a transaction's fixed cost:
+    one heartbeat in 35 ms is not a rate of 57 a second, and a storm arriving after it must not be
+    shed at its 570th heartbeat."""
+    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
+    for _ in range(20):
+        policy.stored(1, 0.035)
+    assert policy.rate() is None
+    assert not policy.should_shed(5_000)  # only the memory bound, until a real batch is measured
+
+
 # --- the busy answer itself, and when it is sent -------------------------------------------------
 
 
