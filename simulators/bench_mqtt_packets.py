@@ -23,8 +23,8 @@ import socket
 import struct
 import time
 
-import paho.mqtt
 import paho.mqtt.client as paho
+from paho.mqtt import __version__ as PAHO_VERSION
 
 TOPIC_ROOT = "lifeline"
 
@@ -142,7 +142,7 @@ def main() -> None:
             best[part] = min(best.get(part, us), us)
     parts = ", ".join(f"{part} {us:.1f}" for part, us in best.items())
     print(
-        f"paho {paho.mqtt.__version__}, MQTT {args.protocol}, answers at QoS {args.reply_qos}: "
+        f"paho {PAHO_VERSION}, MQTT {args.protocol}, answers at QoS {args.reply_qos}: "
         f"{parts} -> {sum(best.values()):.1f} µs of CPU per heartbeat (best of {args.rounds} x {args.messages})"
     )
 
