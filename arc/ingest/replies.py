@@ -30,12 +30,14 @@ class Incoming:
     """One MQTT message as received (``token`` is what the worker needs to acknowledge it).
 
     ``heartbeat`` is set by ``Pipeline.decode`` when the message is a well-formed heartbeat (`mty`
-    PI): its answer goes at QoS 0 (see ``IngestWorker._reply_and_ack``)."""
+    PI): its answer goes at QoS 0 (see ``IngestWorker._reply_and_ack``). ``received_at``: when the
+    worker read it (``time.monotonic()``), so that a heartbeat waiting too long is shed."""
 
     topic: str
     payload: bytes
     token: object = None
     heartbeat: bool = False
+    received_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,9 @@ only when storing it is pointless or unsafe:
   the recent heartbeat batches) — is longer than ``after_seconds`` (LIFELINE_INGEST_SHED_AFTER_SECONDS,
   5 s: the shortest retransmission interval of a Lifeline unit), so the unit's retransmission would
   arrive before it was stored; or
+- it has waited longer than ``after_seconds`` when its turn comes (``stale``): what the expected
+  wait misjudged — before ``MATURE`` batches have been measured it is not judged at all — the
+  actual wait catches; or
 - more than ``ceiling`` heartbeats are queued (LIFELINE_INGEST_SHED_HEARTBEATS_BACKLOG), whatever
   the rate: the memory bound.
 
@@ -24,6 +27,7 @@ from collections import deque
 
 RECENT_BATCHES = 20  # the storing rate is judged from this many recent heartbeat batches
 JUDGING_BATCH = 50  # smaller batches (quiet times) are mostly fixed cost: they say nothing of the rate
+MATURE = 5  # judging batches in the window before the rate is trusted to shed on arrival
 
 
 class ShedPolicy:
@@ -56,8 +60,16 @@ class ShedPolicy:
             self._best = max(self._rates)
 
     def rate(self) -> float | None:
-        """Heartbeats the ingest stores per second; None before any batch has been stored."""
-        return None if self._best is None else self._best * self.concurrency
+        """Heartbeats the ingest stores per second; None until ``MATURE`` batches have been judged
+        (a storm's first batches run while it is being read: one of them alone is no measure)."""
+        if self._best is None or len(self._rates) < MATURE:
+            return None
+        return self._best * self.concurrency
+
+    def stale(self, received_at: float | None, now: float) -> bool:
+        """A heartbeat read at ``received_at`` that has waited longer than the units' patience by
+        ``now``: shed when its turn comes (what the expected wait misjudged, the actual wait sees)."""
+        return received_at is not None and now - received_at > self.after_seconds
 
     def should_shed(self, queued: int) -> bool:
         """Shed the heartbeat that would join ``queued`` others?"""

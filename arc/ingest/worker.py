@@ -209,7 +209,9 @@ class IngestWorker:
 
     def _received(self, _paho: object, _userdata: object, message: Any) -> None:
         """paho's on_message (runs in the event loop thread, inside aiomqtt's socket callback)."""
-        item = Incoming(message.topic, message.payload, (self._client, message.mid, message.qos))
+        item = Incoming(
+            message.topic, message.payload, (self._client, message.mid, message.qos), received_at=time.monotonic()
+        )
         if _HEARTBEAT.search(message.payload):
             if self.shedding.should_shed(len(self._pending)):
                 # answered by the shedding loop, between alarms: shedding costs about what storing
@@ -258,6 +260,18 @@ class IngestWorker:
                     self._shed(self._to_shed.popleft(), hbi=hbi, heartbeat=True)
                 await asyncio.sleep(0)
 
+    def _shed_stale(self, batch: list[Incoming]) -> list[Incoming]:
+        """The heartbeats of ``batch`` still worth storing; those that waited in the queue longer
+        than the units' patience go to the shedding loop (answered busy, with a raised ``hbi``):
+        their units are sending them again, and storing them would only answer a retransmission."""
+        now = time.monotonic()
+        stale = [item for item in batch if self.shedding.stale(item.received_at, now)]
+        if not stale:
+            return batch
+        self._to_shed.extend(stale)
+        self._shed_wakeup.set()
+        return [item for item in batch if not self.shedding.stale(item.received_at, now)]
+
     def _alarm_in_hand(self) -> bool:
         return bool(self._urgent or self._alarm_batches)
 
@@ -302,7 +316,9 @@ class IngestWorker:
                 if not self._pending and not self._status:
                     self._wakeup.clear()
             BACKLOG.set(self.backlog())
-            if not batch:  # another loop took them while this one waited
+            if lane is self._pending:
+                batch = self._shed_stale(batch)
+            if not batch:  # another loop took them while this one waited (or all had waited too long)
                 continue
             alarms = lane is self._urgent
             self._in_hand[number] = started = time.monotonic()

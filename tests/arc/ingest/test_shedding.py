@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import xml.etree.ElementTree as ET
 
 from arc.ingest.replies import Incoming
@@ -54,10 +55,20 @@ def test_one_batch_starved_while_a_storm_is_read_does_not_shed_the_storm():
     were shed — and came back 10 s later as a second storm. The rate is what storing achieves when
     it runs, so the fastest recent batch is the judge."""
     policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
-    policy.stored(55, 0.060)
-    policy.stored(200, 4.049)  # starved
-    assert policy.rate() > 1500
-    assert not policy.should_shed(5_000)
+    policy.stored(200, 4.049)  # starved: alone, 100 a second
+    assert policy.rate() is None and not policy.should_shed(5_000)  # one batch is no measure
+    for _ in range(4):
+        policy.stored(200, 0.1)
+    policy.stored(200, 4.049)  # starved again
+    assert policy.rate() > 3000
+    assert not policy.should_shed(15_000)
+
+
+def test_a_heartbeat_that_waited_past_the_units_patience_is_stale_when_its_turn_comes():
+    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
+    assert policy.stale(100.0, 105.5)
+    assert not policy.stale(100.0, 104.5)
+    assert not policy.stale(None, 1e9)  # not read by the worker (a test's message): never stale
 
 
 def test_the_small_batches_of_a_quiet_time_do_not_judge_the_rate():
@@ -114,6 +125,42 @@ def test_an_alarm_refused_past_its_lanes_cap_keeps_qos_1():
     ingest, sent = worker()
     ingest._shed(message("46", b'{"ref":"A1","cid":"46","dty":"3","stc":"10"}'))
     assert [(json.loads(p)["snu"], qos) for _, p, qos in sent] == [(6, 1)]
+
+
+async def test_a_heartbeat_that_waited_too_long_is_answered_busy_not_stored():
+    """A storm the ingest misjudged (or a database that slowed down): heartbeats that waited in the
+    queue longer than the units' patience are answered busy when their turn comes; the rest of the
+    batch is stored."""
+    ingest, sent = worker()
+    stored: list[list[bytes]] = []
+
+    class Pipeline:
+        async def handle(self, items):
+            stored.append([i.payload for i in items])
+            return []
+
+    ingest.pipeline = Pipeline()
+    now = time.monotonic()
+    for n, waited in enumerate([9.0, 6.0, 1.0, 0.5]):
+        body = b'{"ref":"H%d","cid":"%d","dty":"1","mty":"PI","hbo":"001"}' % (n, n)
+        ingest._pending.append(Incoming(f"t/{n}/mrq", body, UNACKED, received_at=now - waited))
+    ingest._wakeup.set()
+    tasks = [asyncio.create_task(ingest._batch_loop()), asyncio.create_task(ingest._shed_loop())]
+    try:
+        for _ in range(100):
+            if stored and len(sent) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert [[json.loads(p)["ref"] for p in batch] for batch in stored] == [["H2", "H3"]]
+        answers = [json.loads(p) for _, p, _ in sent]
+        assert [(a["ref"], a["snu"], a["hbi"]) for a in answers] == [("H0", 6, 180), ("H1", 6, 180)]
+    finally:
+        ingest._stopping = True
+        ingest._wakeup.set()
+        ingest._shed_wakeup.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_shed_heartbeats_wait_while_an_alarm_is_in_hand_and_are_answered_after():
