@@ -89,29 +89,44 @@ def load_json(text: str, **hooks: Any) -> Any:
     return json.loads(text, parse_constant=SourceNumber, parse_float=_finite_or_source, **hooks)
 
 
-def _parse_json(text: str) -> tuple[dict[str, Any], set[str]]:
-    duplicates: list[set[str]] = []
+class _Repeated(dict):
+    """A JSON object in which a key was given more than once (the last value kept, as JSON readers
+    do); ``repeated`` names those keys."""
 
-    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        seen: set[str] = set()
-        if len(obj) < len(pairs):  # a key given more than once (the last value wins, as in json)
-            counted: set[str] = set()
-            for key, _ in pairs:
-                (seen if key in counted else counted).add(key)
-        duplicates.append(seen)
+    __slots__ = ("repeated",)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
         return obj
+    counted: set[str] = set()
+    repeated: set[str] = set()
+    for key, _ in pairs:
+        (repeated if key in counted else counted).add(key)
+    marked = _Repeated(obj)
+    marked.repeated = repeated
+    return marked
 
+
+# one decoder for every message: json.loads with hooks builds a new one (and its scanner) per call
+_JSON = json.JSONDecoder(
+    parse_constant=SourceNumber, parse_float=_finite_or_source, object_pairs_hook=_object
+)
+
+
+def _parse_json(text: str) -> tuple[dict[str, Any], set[str]]:
     try:
-        data = load_json(text, object_pairs_hook=pairs_hook)
+        data = _JSON.decode(text)
     except RecursionError:
         raise Reject(Snu.WRONG_DATA, "bad_value", f"nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise Reject(Snu.INVALID_FORMAT, "invalid_format", "payload is not valid JSON") from None
     if not isinstance(data, dict):
         raise Reject(Snu.INVALID_FORMAT, "invalid_format", "payload is not a JSON object")
-    # The hook runs innermost first, so the top-level object's duplicates come last.
-    return data, duplicates[-1] & KNOWN_TAGS
+    if isinstance(data, _Repeated):  # only the message's own tags count; nested objects are values
+        return dict(data), data.repeated & KNOWN_TAGS
+    return data, set()
 
 
 def _parse_xml(text: str) -> tuple[dict[str, Any], set[str]]:

@@ -444,6 +444,12 @@ def test_a_nul_escape_anywhere_gets_snu_2(where: str) -> None:
     assert (rej.snu, rej.reason) == (2, "invalid_format")
 
 
+def test_a_known_tag_name_repeated_inside_a_nested_value_is_not_a_repeated_tag() -> None:
+    mrq = decode_mrq(b'{"ref":"R1","cid":"4401234","dty":"3","x":{"stc":"1","stc":"2"}}', CID)
+    assert isinstance(mrq, Mrq) and mrq.stc is None and mrq.extra == {"x": {"stc": "2"}}
+    assert json.loads(json.dumps(mrq.to_dict()))["extra"] == {"x": {"stc": "2"}}
+
+
 def test_an_unknown_tag_given_twice_is_kept_once_and_a_known_one_is_refused() -> None:
     mrq = decode_mrq(b'{"ref":"R1","cid":"4401234","dty":"3","x":1,"x":2}', CID)
     assert isinstance(mrq, Mrq) and mrq.extra == {"x": 2}  # the last value, as JSON readers do
