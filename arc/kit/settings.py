@@ -113,7 +113,8 @@ class Settings(BaseSettings):
         ge=0,
         le=600,
         description="a heartbeat that would wait longer than this to be stored (heartbeats ahead of it ÷ "
-        "the recent storing rate) is shed: the unit would send it again first (arc/ingest/shedding.py)",
+        "the storing rate), or that has waited longer when its turn comes, is shed: the unit would send "
+        "it again first (arc/ingest/shedding.py)",
     )
     ingest_shed_hbi_minutes: int = Field(
         default=120, ge=1, le=1440, description="hbi sent with a shed heartbeat to units that accept one"
