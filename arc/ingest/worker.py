@@ -341,15 +341,16 @@ class IngestWorker:
     ) -> None:
         """Publish each item's reply (``replies[i]`` answers ``items[i]``), then acknowledge the items.
 
-        A heartbeat's answer goes at QoS 0 unless ``reply_qos`` says otherwise, every other answer at
-        QoS 1: a QoS 1 answer costs the broker's PUBACK back to us (paho decodes it, with its MQTT 5
-        properties, and settles the message: about a third of paho's work per heartbeat), and a
-        heartbeat answer that is lost costs the unit one retransmission, answered from the inbox
-        (stored once). The heartbeat itself is still acknowledged only now, after its COMMIT."""
+        A heartbeat's answer goes at LIFELINE_MQTT_HEARTBEAT_ANSWER_QOS (1, as the unit protocol says;
+        0 spares us the broker's PUBACK back — paho decodes it, with its MQTT 5 properties, and settles
+        the message: about a third of paho's work per heartbeat — and a lost answer costs the unit one
+        retransmission, answered from the inbox) unless ``reply_qos`` says otherwise, every other
+        answer at QoS 1. The heartbeat itself is acknowledged only now, after its COMMIT."""
         sent: Counter[int] = Counter()
         publish = self.publisher.publish_nowait
+        heartbeat_qos = self.settings.mqtt_heartbeat_answer_qos
         for item, reply in zip(items, replies, strict=True):
-            qos = reply_qos if reply_qos is not None else (0 if item.heartbeat else 1)
+            qos = reply_qos if reply_qos is not None else (heartbeat_qos if item.heartbeat else 1)
             if publish(reply.topic, reply.payload, qos=qos):
                 sent[reply.snu] += 1
         for snu, n in sent.items():

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
         "0 = the broker ends a dead member's session at once, so new alarms go to the survivors and "
         "what the dead one held returns by the unit's retransmission (docs/reliability.md)",
     )
+    mqtt_heartbeat_answer_qos: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="QoS of a heartbeat's answer. 1, as the unit protocol says (shared/PROTOCOL.md: ARC to "
+        "unit at QoS 1). 0 spares the ingest the broker's PUBACK for every heartbeat answer (about a third "
+        "of the MQTT client's work per heartbeat); a lost answer then costs the unit one retransmission, "
+        "answered from the inbox — only with the unit vendor's agreement. Every other answer stays at 1",
+    )
     mqtt_receive_maximum: int = Field(
         default=65535,
         ge=1,

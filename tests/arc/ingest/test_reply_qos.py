@@ -1,6 +1,7 @@
-"""What each answer costs on the wire: a heartbeat's answer goes at QoS 0 (no PUBACK back to the
-ingest; a lost one costs the unit one retransmission, answered from the inbox), every other answer
-at QoS 1 — decided on the decoded message, not on the look at the raw payload that picks its lane."""
+"""What each answer costs on the wire: every answer at QoS 1, as the unit protocol says; where the
+unit vendor agrees, a heartbeat's answer at QoS 0 (LIFELINE_MQTT_HEARTBEAT_ANSWER_QOS: no PUBACK back
+to the ingest; a lost one costs the unit one retransmission, answered from the inbox) — decided on
+the decoded message, not on the look at the raw payload that picks its lane."""
 
 from __future__ import annotations
 
@@ -9,6 +10,20 @@ import pytest
 from arc.ingest.models import InboxMessage
 from tests.arc.ingest.conftest import FakeUnit, count
 from tests.factories import create_customer_with_unit
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.model_copy(update={"mqtt_heartbeat_answer_qos": 0})
+
+
+async def test_by_default_every_answer_goes_at_qos_1_as_the_protocol_says(app, unit: FakeUnit, session):
+    app.state.settings.mqtt_heartbeat_answer_qos = 1  # the default (this module's fixture sets 0)
+    _, hub, _ = await create_customer_with_unit(session)
+    await session.commit()
+    assert (await unit.send(hub.cid, {"ref": "HB0", "cid": hub.cid, "dty": "1", "mty": "PI"}))["snu"] == 0
+    assert (await unit.send(hub.cid, {"ref": "AL0", "cid": hub.cid, "dty": "3"}))["snu"] == 4
+    assert unit.qos[hub.cid] == [1, 1]
 
 
 async def test_a_heartbeats_answer_goes_at_qos_0_and_an_alarms_at_qos_1(app, unit: FakeUnit, session):
