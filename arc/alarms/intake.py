@@ -3,7 +3,9 @@
 The decisions live here (which alarm an activation joins, its rank and title); every write
 goes through ``arc/alarms/write.py``. When a second device (or a second status) joins an open
 alarm, its log says which device and what it reported, and the alarm takes the category, rank
-and title of its most urgent activation ("Smoke detector + pendant"). Nothing here commits.
+and title of its most urgent activation ("Smoke detector + pendant"). Technical faults (mains,
+link, battery, no-comms...) are raised and cleared in ``arc/alarms/technical.py`` on top of this.
+Nothing here commits.
 """
 
 from __future__ import annotations
@@ -28,15 +30,6 @@ log = logging.getLogger(__name__)
 
 # Alarms a new activation from the same unit attaches to (technical alarms never swallow a person's call).
 ATTACHABLE_KINDS = ("activation", "unknown_unit")
-TECHNICAL_TITLES = {
-    "no_comms": "No communication from unit",
-    "mains_failure": "Mains power failure",
-    "battery_low": "Battery low",
-    "link_failure": "Link failure",
-    "tamper": "Tamper",
-    "temperature": "Temperature extreme",
-    "radio_test_missing": "Radio test missing",
-}
 FIX_CLOCK_SLACK = timedelta(minutes=5)  # a GPS fix time further ahead of the ARC's clock is not believed
 _LOCK_CLASS = 0x1A1A  # advisory lock class: one alarm decision per unit at a time
 
@@ -120,7 +113,7 @@ def _title(mrq: Mrq, location: str | None, unknown: bool) -> str:
     return f"Unknown unit {mrq.cid}: {title}" if unknown else title
 
 
-def _details(mrq: Mrq) -> dict[str, Any]:
+def details_of(mrq: Mrq) -> dict[str, Any]:
     """What the unit said, for the event log (codes and device text; no personal data is sent by units)."""
     data: dict[str, Any] = {"ref": mrq.ref, "mty": mrq.mty, "dty": mrq.dty}
     for name in ("stc", "did", "dco", "dte", "stt", "lco", "lva", "lte", "cha"):
@@ -209,7 +202,7 @@ async def open_or_attach(
     if session_alarm is not None and session_alarm.status != "closed":
         _apply_geo(session_alarm, mrq.lge, now)
         _apply_caller(session_alarm, mrq)
-        await write.note_update(session, session_alarm, "received", now, actor="unit", data=_details(mrq))
+        await write.note_update(session, session_alarm, "received", now, actor="unit", data=details_of(mrq))
         return session_alarm, "alarm_joined_session"
     kind = "unknown_unit" if source.unknown else "activation"
     rank = classify(mrq.dty, mrq.stc, kind=kind, overrides=overrides)
@@ -218,7 +211,7 @@ async def open_or_attach(
     if existing is not None:
         _apply_geo(existing, mrq.lge, now)
         _apply_caller(existing, mrq)
-        details = _details(mrq)
+        details = details_of(mrq)
         if location:
             details["location_text"] = location
         await write.add_activation(
@@ -238,7 +231,7 @@ async def open_or_attach(
             },
         )
         return existing, "alarm_attached"
-    alarm = _queued(
+    alarm = queued_alarm(
         source,
         rank,
         kind,
@@ -253,7 +246,7 @@ async def open_or_attach(
     )
     _apply_geo(alarm, mrq.lge, now)
     _apply_caller(alarm, mrq)
-    await write.open_alarm(session, alarm, now, data=_details(mrq), customer=source.customer)
+    await write.open_alarm(session, alarm, now, data=details_of(mrq), customer=source.customer)
     return alarm, "alarm_opened"
 
 
@@ -278,7 +271,7 @@ def _joined_title(alarm: Alarm, mrq: Mrq, rank: Classification, location: str | 
     return f"{prefix}{joined}"
 
 
-def _queued(source, rank, kind: str, now: datetime, *, did: str | None, title: str, **fields) -> Alarm:
+def queued_alarm(source, rank, kind: str, now: datetime, *, did: str | None, title: str, **fields) -> Alarm:
     """A new alarm waiting for an operator, for ``source`` at ``rank``."""
     return Alarm(
         cid=source.cid,
@@ -309,7 +302,7 @@ async def record_reset(session: AsyncSession, alarm: Alarm, mrq: Mrq, now: datet
     alarm.reset_at_unit_at = now
     closing = close and alarm.status == "queued"
     await write.note_update(
-        session, alarm, "reset_at_unit", now, actor="unit", data=_details(mrq), announce=not closing
+        session, alarm, "reset_at_unit", now, actor="unit", data=details_of(mrq), announce=not closing
     )
     if closing:
         await close_automatically(session, alarm, now, "reset_at_unit")
@@ -319,78 +312,7 @@ async def record_info(session: AsyncSession, alarm: Alarm, mrq: Mrq, now: dateti
     """`IN`: more information about the event (e.g. a new GPS fix)."""
     _apply_geo(alarm, mrq.lge, now)
     _apply_caller(alarm, mrq)
-    await write.note_update(session, alarm, "info", now, actor="unit", data=_details(mrq))
-
-
-async def raise_technical(
-    session: AsyncSession,
-    source: Source,
-    kind: str,
-    now: datetime,
-    overrides: dict[str, int],
-    *,
-    mrq: Mrq | None = None,
-    actor: str = "unit",
-) -> tuple[Alarm, str]:
-    """A technical fault (no-comms, mains, battery, link, tamper...): one open alarm per unit,
-    kind and status code; a repeat attaches to it."""
-    await lock_unit(session, source.cid)
-    stc = mrq.stc if mrq else None
-    details = _details(mrq) if mrq else {}
-    existing = await open_unit_alarm(session, source.cid, (kind,), stc)
-    if existing is not None:
-        await write.add_activation(session, existing, now, data=details, event="repeat", actor=actor)
-        return existing, "technical_attached"
-    rank = classify(mrq.dty if mrq else None, stc, kind=kind, overrides=overrides)
-    title = TECHNICAL_TITLES.get(kind, kind.replace("_", " ").capitalize())
-    if mrq is not None and mrq.stc:
-        title = f"{title} — {status_name(mrq.stc)}" if kind in ("link_failure", "temperature") else title
-        if kind == "battery_low" and mrq.did:
-            title = f"{title} — {device_type_name(mrq.dty)}"
-    if source.unknown:
-        title = f"Unknown unit {source.cid}: {title}"
-    alarm = _queued(
-        source,
-        rank,
-        kind,
-        now,
-        ref=mrq.ref if mrq else None,
-        dty=mrq.dty if mrq else None,
-        stc=stc,
-        did=mrq.did if mrq else None,
-        title=title,
-    )
-    await write.open_alarm(
-        session,
-        alarm,
-        now,
-        event="received" if mrq else "raised",
-        actor=actor,
-        data=details,
-        customer=source.customer,
-    )
-    return alarm, "technical_opened"
-
-
-async def clear_technical(
-    session: AsyncSession,
-    cid: str,
-    kind: str,
-    now: datetime,
-    *,
-    stc: str | None = None,
-    data: dict | None = None,
-) -> Alarm | None:
-    """The fault is over (unit heard again, mains / link restored). A queued alarm closes by itself;
-    one an operator holds gets a ``restored`` event and stays theirs."""
-    alarm = await open_unit_alarm(session, cid, (kind,), stc)
-    if alarm is None:
-        return None
-    queued = alarm.status == "queued"
-    await write.note_update(session, alarm, "restored", now, actor="system", data=data, announce=not queued)
-    if queued:
-        await close_automatically(session, alarm, now, "restored")
-    return alarm
+    await write.note_update(session, alarm, "info", now, actor="unit", data=details_of(mrq))
 
 
 BARE_TITLE = "Message from unit {cid} could not be processed — check the unit"
@@ -410,7 +332,7 @@ async def open_bare(
     except Exception as exc:  # the registry cannot be read: the alarm still goes to an operator
         log.error("bare alarm for cid %s: registry lookup failed (%s)", mrq.cid, type(exc).__name__)
     rank = classify(mrq.dty, mrq.stc, kind="activation", overrides=overrides)
-    alarm = _queued(
+    alarm = queued_alarm(
         source,
         Classification(rank.category, min(rank.rank, PERSONAL)),
         "activation",

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.alarms import intake
+from arc.alarms import intake, technical
 from arc.kit.db import driver
 from arc.kit.settings import Settings
 from arc.registry.units import Peripheral, Unit
@@ -110,7 +110,7 @@ async def mark_heard(session: AsyncSession, heard: Heard, now: datetime) -> dict
     )
     units = {row["cid"]: UnitRow(row["id"], row["cid"], row["heartbeat_interval_minutes"], "ok") for row in rows}
     for cid in sorted(row["cid"] for row in rows if row["comms_state"] == "no_comms"):
-        await intake.clear_technical(session, cid, "no_comms", now, data={"reason": "unit heard again"})
+        await technical.clear_technical(session, cid, "no_comms", now, data={"reason": "unit heard again"})
     return units
 
 
@@ -126,7 +126,7 @@ async def on_technical_status(
         if unit is not None:
             setattr(unit, attribute, value)
         kind = FAILURES[failure][0]
-        alarm = await intake.clear_technical(
+        alarm = await technical.clear_technical(
             session, source.cid, kind, now, stc=failure, data={"ref": mrq.ref, "stc": stc}
         )
         return "restored", alarm.id if alarm else None
@@ -139,7 +139,7 @@ async def on_technical_status(
             )
             target = peripheral or unit
         setattr(target, attribute, value)
-    alarm, action = await intake.raise_technical(
+    alarm, action = await technical.raise_technical(
         session, source, kind, now, settings.priority_overrides, mrq=mrq
     )
     return action, alarm.id

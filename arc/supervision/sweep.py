@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arc.alarms import intake
+from arc.alarms import intake, technical
 from arc.kit.db import session_scope
 from arc.kit.settings import Settings
 from arc.registry.models import Connection
@@ -45,7 +45,7 @@ async def sweep_no_comms(
     for unit in silent:
         unit.comms_state = "no_comms"
         source = await intake.source_for(session, unit.cid, unit.id)
-        alarm, _ = await intake.raise_technical(
+        alarm, _ = await technical.raise_technical(
             session, source, "no_comms", now, settings.priority_overrides, actor="system"
         )
         raised.append(alarm.id)
