@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arc.alarms import write
 from arc.alarms.models import Alarm
 from arc.alarms.priority import PERSONAL, Classification, classify
-from arc.kit.db import driver, from_row
+from arc.kit.db import driver, from_row, innermost_transaction
 from arc.registry.units import Unit
 from devices.protocol import GeoFix, Mrq, device_type_name, status_name
 from devices.protocol.codes import Snu, StatusCategory, status_category
@@ -83,13 +83,11 @@ async def lock_unit(session: AsyncSession, cid: str) -> None:
     Taken once per transaction: the ingest locks a batch's units up front, in one order, and the
     decisions below it ask again; a lock already held costs no round trip."""
     # the innermost transaction: a lock taken inside a savepoint that is rolled back is released
-    sync = session.sync_session
-    transaction = sync.get_nested_transaction() or sync.get_transaction()
     held = session.info.setdefault("unit_locks", {})
-    if held.get(cid) is transaction:
+    if held.get(cid) is innermost_transaction(session):
         return
     await (await driver(session)).execute(_LOCK_UNIT, cid)
-    held[cid] = sync.get_nested_transaction() or sync.get_transaction()
+    held[cid] = innermost_transaction(session)  # begun by driver() if this was the first statement
 
 
 def hold_or_ok(alarm: Alarm | None) -> int:

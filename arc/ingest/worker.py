@@ -265,12 +265,14 @@ class IngestWorker:
         than the units' patience go to the shedding loop (answered busy, with a raised ``hbi``):
         their units are sending them again, and storing them would only answer a retransmission."""
         now = time.monotonic()
-        stale = [item for item in batch if self.shedding.stale(item.received_at, now)]
-        if not stale:
-            return batch
-        self._to_shed.extend(stale)
-        self._shed_wakeup.set()
-        return [item for item in batch if not self.shedding.stale(item.received_at, now)]
+        fresh: list[Incoming] = []
+        stale: list[Incoming] = []
+        for item in batch:
+            (stale if self.shedding.stale(item.received_at, now) else fresh).append(item)
+        if stale:
+            self._to_shed.extend(stale)
+            self._shed_wakeup.set()
+        return fresh
 
     def _alarm_in_hand(self) -> bool:
         return bool(self._urgent or self._alarm_batches)

@@ -102,9 +102,8 @@ async def driver(session: AsyncSession) -> Any:
     """
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    sync = session.sync_session
     # the innermost transaction: the ORM sends a savepoint's SAVEPOINT only once it is asked for the connection
-    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    transaction = innermost_transaction(session)
     cached = session.info.get(_DRIVER)
     if transaction is not None and cached is not None and cached[0] is transaction:
         return cached[1]
@@ -114,8 +113,15 @@ async def driver(session: AsyncSession) -> Any:
     if adapted._transaction is None:  # the dialect's adapter sends BEGIN lazily, before its first statement
         await adapted._start_transaction()
     raw = pooled.driver_connection
-    session.info[_DRIVER] = (sync.get_nested_transaction() or sync.get_transaction(), raw)
+    session.info[_DRIVER] = (innermost_transaction(session), raw)
     return raw
+
+
+def innermost_transaction(session: AsyncSession) -> Any:
+    """The session's current savepoint, else its transaction (None outside one): what a lock or a
+    connection taken now belongs to, and is released or rolled back with."""
+    sync = session.sync_session
+    return sync.get_nested_transaction() or sync.get_transaction()
 
 
 _DRIVER = "driver_connection"
