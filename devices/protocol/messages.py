@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -92,6 +92,24 @@ class Mrq:
             "fmt": self.fmt,
         }
 
+    def stored_dict(self) -> dict[str, Any]:
+        """``to_dict`` without its absent fields (None, empty `crd`, empty `extra`): what the inbox
+        keeps. Built directly (a third of the cost of filtering ``to_dict``; every message passes)."""
+        out = {}
+        for name in _PLAIN_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.crd:
+            out["crd"] = list(self.crd)
+        if self.lge is not None:
+            out["lge"] = self.lge.to_dict()
+        if self.tim is not None:
+            out["tim"] = _iso(self.tim)
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Mrq:
         """Rebuild a message stored with `to_dict` (trusted input, not wire input)."""
@@ -118,6 +136,10 @@ class Mrq:
         }
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# the fields ``stored_dict`` copies as they are (the others are converted or left out when empty)
+_PLAIN_FIELDS = tuple(f.name for f in fields(Mrq) if f.name not in ("crd", "lge", "tim", "extra"))
 
 
 @dataclass(frozen=True, slots=True)

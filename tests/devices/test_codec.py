@@ -589,3 +589,46 @@ def test_a_non_finite_number_in_a_known_tag_is_judged_as_text() -> None:
     )
     rej = rejected(b'{"ref":"R1","cid":"4401234","dty":NaN}')
     assert (rej.snu, rej.reason, rej.ref) == (3, "bad_value", "R1")
+
+
+def test_the_stored_form_is_the_message_without_its_absent_fields() -> None:
+    full = decode_mrq(
+        json.dumps(
+            {
+                "ref": "F1",
+                "cid": "42",
+                "dty": "3",
+                "mty": "IN",
+                "did": "D1",
+                "dco": "x",
+                "dte": "y",
+                "stc": "10",
+                "stt": "t",
+                "pri": 0,
+                "cha": "1",
+                "crd": ["c"],
+                "lco": "l",
+                "lva": "v",
+                "lte": "e",
+                "lge": {"geo": "1,2"},
+                "hbo": "001",
+                "ver": "02.00",
+                "tim": "2026-01-01T00:00:00Z",
+                "vendor": 1,
+            }
+        ).encode(),
+        "42",
+    )
+    assert isinstance(full, Mrq)
+    assert set(full.stored_dict()) == set(full.to_dict())  # every field the unit gave is kept
+    assert full.stored_dict() == full.to_dict()
+    minimal = decode_mrq(b'{"ref":"M1","cid":"42","dty":"1","mty":"PI"}', "42")
+    assert minimal.stored_dict() == {
+        "ref": "M1",
+        "cid": "42",
+        "dty": "0001",
+        "mty": "PI",
+        "ver": "01.00",
+        "fmt": "json",
+    }
+    assert minimal.stored_dict() == {k: v for k, v in minimal.to_dict().items() if v not in (None, [], {})}
