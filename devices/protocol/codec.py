@@ -155,19 +155,30 @@ def _build(tags: dict[str, Any], repeated: set[str], topic_cid: str | None, fmt:
     if mty not in MESSAGE_TYPES:
         raise bad("tag 'mty' must be one of ME, RE, IN, PI")
 
-    texts = {name: _text(tags, name, bad) if name in tags else None for name in _TEXT_TAGS}
+    # tags not given are left to Mrq's defaults; those given are checked in the same order as ever
+    # (the text tags, dty, stc, pri, crd, lge, ver, tim), so the first bad one is the one named
+    texts = {name: _text(tags, name, bad) for name in _TEXT_TAGS if name in tags}
+    dty = _code(tags["dty"], "dty", bad)
+    stc = tags.get("stc")
+    stc = None if _blank(stc) else _code(stc, "stc", bad)
+    pri = _pri(tags["pri"], bad) if "pri" in tags else None
+    crd = _crd(tags["crd"], bad) if "crd" in tags else []
+    lge = _lge(tags["lge"], bad) if "lge" in tags else None
+    ver = (_text(tags, "ver", bad) if "ver" in tags else None) or DEFAULT_VERSION
+    tim = _time(tags["tim"], "tim", bad) if "tim" in tags else None
+    extra = {} if tags.keys() <= KNOWN_TAGS else {k: v for k, v in tags.items() if k not in KNOWN_TAGS}
     return Mrq(
         ref=ref,
         cid=cid,
-        dty=_code(tags["dty"], "dty", bad),
+        dty=dty,
         mty=mty,
-        stc=None if _blank(tags.get("stc")) else _code(tags["stc"], "stc", bad),
-        pri=_pri(tags.get("pri"), bad),
-        crd=_crd(tags.get("crd"), bad),
-        lge=_lge(tags.get("lge"), bad),
-        ver=_text(tags, "ver", bad) or DEFAULT_VERSION,
-        tim=_time(tags.get("tim"), "tim", bad),
-        extra={key: value for key, value in tags.items() if key not in KNOWN_TAGS},
+        stc=stc,
+        pri=pri,
+        crd=crd,
+        lge=lge,
+        ver=ver,
+        tim=tim,
+        extra=extra,
         fmt=fmt,
         **texts,
     )
