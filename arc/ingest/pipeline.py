@@ -237,8 +237,16 @@ class Pipeline:
                 outcome = await triage.triage(session, mrq, units.get(mrq.cid), ctx)
                 await triage.record(session, row_id, outcome, ctx.now)
             self._stored(batch, index, items[index], mrq, outcome, units)
-        for index, mrq in sorted(duplicates, key=lambda pair: pair[0]):
-            outcome, new_id = await triage.answer_duplicate(session, mrq, ctx)
+        duplicates.sort(key=lambda pair: pair[0])
+        # all at once, unless one is a ref reused after its session ended (None: one by one, in order)
+        answers = (
+            await triage.answer_duplicates(session, [m for _, m in duplicates], ctx) if duplicates else []
+        )
+        for n, (index, mrq) in enumerate(duplicates):
+            if answers is not None:
+                outcome, new_id = answers[n], None
+            else:
+                outcome, new_id = await triage.answer_duplicate(session, mrq, ctx)
             if new_id is not None:  # a new generation row: triaged in full, its decision recorded
                 outcome = quick[index] or await triage.triage(session, mrq, units.get(mrq.cid), ctx)
                 await triage.record(session, new_id, outcome, ctx.now)

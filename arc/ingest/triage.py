@@ -6,6 +6,7 @@
       on_reset           RE: mark the session's alarm reset at the unit (it stays for an operator)
       on_info            IN: add the information to the session's alarm
     answer_duplicate   a retransmission / HOLD re-poll: the answer the session has now
+    answer_duplicates  the same for all of a batch's retransmissions in two statements
 
 An `RE` or `IN` whose event never arrived is treated as the event itself: the unit
 had something to say and nobody has seen it yet, so it reaches an operator.
@@ -13,6 +14,7 @@ had something to say and nobody has seen it yet, so it reaches an operator.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -150,6 +152,56 @@ async def record(session: AsyncSession, row_id: int, outcome: Outcome, now: date
     await (await driver(session)).execute(
         _RECORD, row_id, outcome.action, int(outcome.snu), outcome.alarm_id, now, now if outcome.final else None
     )
+
+
+# The stored row of each retransmitted key (its latest generation, locked, in the order given) and
+# the status of its alarm: one statement for all the duplicates of a batch.
+_DUPLICATES = """
+    SELECT k.n, i.id, i.received_at, i.action, i.snu, i.alarm_id, i.final_answer_at, a.status
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS k(key, n)
+    CROSS JOIN LATERAL (
+        SELECT * FROM ingest_inbox
+        WHERE cid = k.key->>0 AND ref = k.key->>1 AND mty = k.key->>2 AND content_key = k.key->>3
+        ORDER BY generation DESC LIMIT 1 FOR UPDATE
+    ) AS i
+    LEFT JOIN alarms AS a ON a.id = i.alarm_id
+    ORDER BY k.n
+"""
+_ANSWERED = """
+    UPDATE ingest_inbox SET final_answer_at = $2 WHERE id = ANY($1::bigint[]) AND final_answer_at IS NULL
+"""
+_KEYS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+async def answer_duplicates(session: AsyncSession, mrqs: list[Mrq], ctx: Context) -> list[Outcome] | None:
+    """``answer_duplicate`` for all the retransmissions of a batch at once (in their order), when none
+    of them is a ref reused after its session ended: one statement reads (and locks) their stored
+    rows with their alarms' status, one marks the final answers given. None when one is a reuse (or
+    its row is gone): then each goes through ``answer_duplicate``, in order, as a new generation may
+    change what the next one is answered."""
+    keys = sorted({(m.cid, m.ref, m.mty, content_key(m)) for m in mrqs})
+    raw = await driver(session)
+    rows = {keys[row[0] - 1]: row[1:] for row in await raw.fetch(_DUPLICATES, _KEYS(keys))}
+    if len(rows) != len(keys):
+        return None
+    reuse_before = ctx.now - timedelta(minutes=ctx.settings.ingest_ref_reuse_minutes)
+    answers, answered = [], []
+    for mrq in mrqs:
+        row_id, received_at, action, snu, alarm_id, final_answer_at, status = rows[
+            (mrq.cid, mrq.ref, mrq.mty, content_key(mrq))
+        ]
+        if received_at < reuse_before and (alarm_id is None or status == "closed"):
+            return None
+        if action in HOLD_ACTIONS:
+            snu = Snu.HOLD if status == "queued" else Snu.OK
+        elif snu is None:
+            snu = Snu.OK
+        if snu != Snu.HOLD and final_answer_at is None:
+            answered.append(row_id)
+        answers.append(Outcome("duplicate", snu, alarm_id))
+    if answered:
+        await raw.execute(_ANSWERED, sorted(set(answered)), ctx.now)
+    return answers
 
 
 async def answer_duplicate(session: AsyncSession, mrq: Mrq, ctx: Context) -> tuple[Outcome, int | None]:
