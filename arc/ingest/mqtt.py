@@ -17,54 +17,42 @@ it was never acknowledged, so the unit retransmits it and a surviving member ans
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiomqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
+from arc.ingest.wire import Connection, WireOptions
 from arc.kit.settings import Settings
 from devices.broker import broker_address
 
 
-def client_options(settings: Settings, version: str) -> dict[str, Any]:
-    """aiomqtt.Client keyword arguments for the ingest's persistent session."""
-    options: dict[str, Any] = {
-        **broker_address(settings.mqtt_url),
-        "identifier": settings.mqtt_client_id,
-        "keepalive": 30,
-        # a broker that ignores an MQTT 5 CONNECT (amqtt) is given up on quickly in auto mode
-        "timeout": 3 if version == "5" and settings.mqtt_protocol == "auto" else 10,
-        # 0 = no client-side cap on our own replies in flight: paho rescans every queued message on
-        # each PUBACK when a cap is set; the broker's inbound QoS 1 handling needs no quota
-        "max_inflight_messages": 0,
-    }
+def wire_options(settings: Settings, version: str) -> WireOptions:
+    """The ingest's persistent session on the broker (arc/ingest/wire.py connects with them)."""
+    address = broker_address(settings.mqtt_url)
     shared = bool(settings.mqtt_shared_group)
     if version == "5":
-        connect = Properties(PacketTypes.CONNECT)
-        connect.SessionExpiryInterval = (
-            settings.mqtt_shared_session_expiry_seconds if shared else settings.mqtt_session_expiry_seconds
-        )
-        connect.ReceiveMaximum = settings.mqtt_receive_maximum
-        connect.MaximumPacketSize = settings.mqtt_max_packet_bytes  # the broker drops bigger ones for us
-        options.update(protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=connect)
-    else:
-        # 3.1.1 has no expiry: a persistent session of a shared member would hold its share for ever
-        options.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=shared)
-    return options
-
-
-def paho_of(client: aiomqtt.Client) -> Any:
-    """The paho client inside aiomqtt, for what aiomqtt does not expose: manual acknowledgement
-    (ack after COMMIT), fire-and-forget QoS 1 publishing and a direct message callback."""
-    return client._client
+        expiry = settings.mqtt_shared_session_expiry_seconds if shared else settings.mqtt_session_expiry_seconds
+        clean = False
+    else:  # 3.1.1 has no expiry: a persistent session of a shared member would hold its share for ever
+        expiry, clean = 0, shared
+    return WireOptions(
+        hostname=address["hostname"],
+        port=address["port"],
+        username=address["username"],
+        password=address["password"],
+        client_id=settings.mqtt_client_id or "",
+        version=version,
+        keepalive=30,
+        clean=clean,
+        session_expiry=expiry,
+        receive_maximum=settings.mqtt_receive_maximum,
+        max_packet_bytes=settings.mqtt_max_packet_bytes,  # the broker drops bigger ones for us
+        # a broker that ignores an MQTT 5 CONNECT (amqtt) is given up on quickly in auto mode
+        timeout=3 if version == "5" and settings.mqtt_protocol == "auto" else 10,
+    )
 
 
 class MqttPublisher:
     """``app.state.mqtt``: publishes through the ingest's current connection."""
 
     def __init__(self) -> None:
-        self.client: aiomqtt.Client | None = None
+        self.client: Connection | None = None
 
     @property
     def connected(self) -> bool:
@@ -74,16 +62,11 @@ class MqttPublisher:
         """Queue a publish on the ingest's connection; raises ConnectionError when there is none.
 
         Not awaited to the broker's PUBACK: what is published here is an answer to a unit (one lost
-        with the connection costs the unit a retransmission), and the ingest's paho client has no
-        ``on_publish`` — with one set, paho builds a reason code and an MQTT 5 properties object
-        for every QoS 0 answer it writes, and runs aiomqtt's callback for every answer settled."""
+        with the connection costs the unit a retransmission)."""
         if not self.publish_nowait(topic, payload, qos):
             raise ConnectionError("the ingest is not connected to the broker")
 
     def publish_nowait(self, topic: str, payload: bytes, qos: int = 1) -> bool:
-        """Queue a publish without waiting for PUBACK (paho sends it as the socket allows)."""
+        """Queue a publish without waiting for PUBACK (sent with the rest of this turn's writes)."""
         client = self.client
-        if client is None:
-            return False
-        info = paho_of(client).publish(topic, payload, qos)
-        return info.rc == 0
+        return client is not None and client.publish(topic, payload, qos)

@@ -28,18 +28,16 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
 
-import aiomqtt
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
-from arc.ingest.mqtt import MqttPublisher, client_options, paho_of
+from arc.ingest.mqtt import MqttPublisher, wire_options
 from arc.ingest.pipeline import Incoming, Pipeline
-from arc.ingest.reader import EagerClient
 from arc.ingest.replies import Reply, make_reply
 from arc.ingest.shedding import ShedPolicy
+from arc.ingest.wire import Connection, WireError
 from arc.kit.clock import Clock
 from arc.kit.settings import Settings
 from devices.broker import broker_address
@@ -88,7 +86,6 @@ class IngestWorker:
         self._stopping = False
         self._version = "5" if settings.mqtt_protocol in ("auto", "5") else "3.1.1"
         self._tasks: list[asyncio.Task] = []
-        self._client: aiomqtt.Client | None = None  # the connection messages arrive on (for PUBACK)
         self._in_hand: dict[int, float] = {}  # batch loop -> monotonic time its batch went to the pipeline
         self._idle_since = time.monotonic()  # when the backlog was last empty or a batch last finished
 
@@ -160,24 +157,20 @@ class IngestWorker:
         backoff, last_warned = BACKOFF_START, -60.0
         topic = mrq_subscription(self.settings.mqtt_topic_root, self.settings.mqtt_shared_group)
         while not self._stopping:
-            client = EagerClient(**client_options(self.settings, self._version), hold=self._alarm_in_hand)
-            paho_of(client).on_message = self._received  # straight into the backlog, no per-message task
-            paho_of(client).manual_ack_set(True)
-            paho_of(client).disable_logger()  # paho logs every packet; formatting them costs throughput
-            paho_of(client).on_publish = None  # nothing awaits a PUBACK here (see MqttPublisher.publish)
-            self._client = client
+            connection = Connection(
+                wire_options(self.settings, self._version), self._received, hold=self._alarm_in_hand
+            )
+            self.publisher.client = connection  # answers can go as soon as it is open
             try:
-                async with client:
-                    self.publisher.client = client
-                    await client.subscribe(topic, qos=1)
-                    CONNECTED.set(1)
-                    self.listening_since = self.clock.now()
-                    self.subscribed.set()
-                    log.info("ingest subscribed to %s (MQTT %s, persistent session)", topic, self._version)
-                    backoff, last_warned = BACKOFF_START, -60.0
-                    async for _ in client.messages:  # returns when the connection drops
-                        pass  # pragma: no cover - messages arrive through the feed, not here
-            except aiomqtt.MqttError as exc:
+                await connection.open()
+                await connection.subscribe(topic, qos=1)
+                CONNECTED.set(1)
+                self.listening_since = self.clock.now()
+                self.subscribed.set()
+                log.info("ingest subscribed to %s (MQTT %s, persistent session)", topic, self._version)
+                backoff, last_warned = BACKOFF_START, -60.0
+                await connection.closed  # raises WireError when the connection ends
+            except (WireError, OSError) as exc:
                 if (
                     self._version == "5"
                     and self.settings.mqtt_protocol == "auto"
@@ -191,6 +184,7 @@ class IngestWorker:
                     last_warned = time.monotonic()
                     log.warning("ingest lost the broker (%s); reconnecting every %.1f s or less", exc, BACKOFF_MAX)
             finally:
+                connection.close()
                 self.publisher.client = None
                 self.listening_since = None
                 CONNECTED.set(0)
@@ -207,12 +201,10 @@ class IngestWorker:
         writer.close()
         return True
 
-    def _received(self, _paho: object, _userdata: object, message: Any) -> None:
-        """paho's on_message (runs in the event loop thread, inside aiomqtt's socket callback)."""
-        item = Incoming(
-            message.topic, message.payload, (self._client, message.mid, message.qos), received_at=time.monotonic()
-        )
-        if _HEARTBEAT.search(message.payload):
+    def _received(self, connection: Connection, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        """Each PUBLISH, as the connection reads it (inside its socket callback: no task per message)."""
+        item = Incoming(topic, payload, (connection, mid, qos), received_at=time.monotonic())
+        if _HEARTBEAT.search(payload):
             if self.shedding.should_shed(len(self._pending)):
                 # answered by the shedding loop, between alarms: shedding costs about what storing
                 # does, and here, inside the socket callback, it would hold up every alarm behind it
@@ -223,7 +215,7 @@ class IngestWorker:
         elif len(self._urgent) + len(self._status) >= self.settings.ingest_max_backlog:
             self._shed(item)
             return
-        elif _is_technical_status(message.payload):
+        elif _is_technical_status(payload):
             self._status.append(item)
         else:
             self._urgent.append(item)
@@ -344,9 +336,7 @@ class IngestWorker:
         """Publish each item's reply (``replies[i]`` answers ``items[i]``), then acknowledge the items.
 
         A heartbeat's answer goes at LIFELINE_MQTT_HEARTBEAT_ANSWER_QOS (1, as the unit protocol says;
-        0 spares us the broker's PUBACK back — paho decodes it, with its MQTT 5 properties, and settles
-        the message: about a third of paho's work per heartbeat — and a lost answer costs the unit one
-        retransmission, answered from the inbox) unless ``reply_qos`` says otherwise, every other
+        0 spares us the broker's PUBACK back, and a lost answer costs the unit one retransmission, answered from the inbox) unless ``reply_qos`` says otherwise, every other
         answer at QoS 1. The heartbeat itself is acknowledged only now, after its COMMIT."""
         sent: Counter[int] = Counter()
         publish = self.publisher.publish_nowait
@@ -358,10 +348,9 @@ class IngestWorker:
         for snu, n in sent.items():
             REPLIES.labels(str(snu)).inc(n)
         for item in items:
-            client, mid, qos = item.token
-            if client is not None and qos > 0:
-                with contextlib.suppress(Exception):  # a dead connection: the broker redelivers
-                    paho_of(client).ack(mid, qos)
+            connection, mid, qos = item.token
+            if connection is not None:  # one that has ended acknowledges nothing: the broker redelivers
+                connection.ack(mid, qos)
 
 
 def _is_technical_status(payload: bytes) -> bool:

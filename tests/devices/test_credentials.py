@@ -23,7 +23,8 @@ from sqlalchemy import select
 from arc.audit.models import AuditEntry
 from arc.commands import CommandError, units_command
 from arc.embedded import free_port
-from arc.ingest.mqtt import client_options
+from arc.ingest.mqtt import wire_options
+from arc.ingest.wire import Connection
 from arc.kit.settings import Settings
 from arc.registry.sip import UnitSipCredential
 from devices import credentials
@@ -219,23 +220,56 @@ async def test_a_unit_reads_only_its_own_answers(broker):
         assert await _received(unit_a, within=0.3) == []
 
 
-def _ingest(broker) -> aiomqtt.Client:
+def _ingest_settings(broker) -> Settings:
     """The ingest's own connection options (MQTT 5 persistent session, its client id)."""
-    settings = Settings(
+    return Settings(
         env="test",
         secret_key="s" * 40,
         mqtt_url=f"mqtt://arc:{broker['service']}@127.0.0.1:{broker['port']}",
         mqtt_topic_root=broker["root"],
     )
-    return aiomqtt.Client(**client_options(settings, "5"))
+
+
+class _Ingest:
+    """The ingest's connection (arc/ingest/wire.py), acknowledging what it receives."""
+
+    def __init__(self, broker) -> None:
+        self.options = wire_options(_ingest_settings(broker), "5")
+        self.messages: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self.connection: Connection | None = None
+
+    def _on_message(self, connection: Connection, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        self.messages.put_nowait((topic, payload))
+        connection.ack(mid, qos)
+
+    async def __aenter__(self) -> _Ingest:
+        self.connection = Connection(self.options, self._on_message)
+        await self.connection.open()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        assert self.connection is not None
+        self.connection.close()
+
+    async def subscribe(self, topic: str, qos: int) -> None:
+        assert self.connection is not None
+        await self.connection.subscribe(topic, qos)
+
+    async def received(self, within: float) -> list[tuple[str, bytes]]:
+        got: list[tuple[str, bytes]] = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while True:
+                    got.append(await self.messages.get())
+        return got
 
 
 async def test_a_unit_cannot_take_the_ingests_session(broker):
     """A unit naming the ingest's client id (or its username) neither cuts the ingest off nor gets
     the messages queued for it: the shipped config replaces every client id with its username."""
-    root, ingest_id = broker["root"], _ingest(broker)._client._client_id.decode()
+    root, ingest_id = broker["root"], _Ingest(broker).options.client_id
     assert not ingest_id.startswith("lifeline-arc-ingest")  # not the once-documented fixed id
-    async with _ingest(broker) as ingest:
+    async with _Ingest(broker) as ingest:
         await ingest.subscribe(f"{root}/+/mrq", qos=1)
     # the ingest is away; its persistent session queues unit B's request
     async with _client(broker, UNIT_B, broker[UNIT_B]) as unit_b:
@@ -255,8 +289,8 @@ async def test_a_unit_cannot_take_the_ingests_session(broker):
     with pytest.raises(aiomqtt.MqttError):  # nor can a unit's password log in as the service
         async with _client(broker, "arc", broker[UNIT_A]):
             pass
-    async with _ingest(broker) as ingest:
-        assert await _received(ingest, within=0.5) == [(f"{root}/{UNIT_B}/mrq", b'{"ref":"Q1"}')]
+    async with _Ingest(broker) as ingest:
+        assert await ingest.received(within=0.5) == [(f"{root}/{UNIT_B}/mrq", b'{"ref":"Q1"}')]
         for _ in range(3):  # a unit reconnecting under the ingest's id again and again
             async with aiomqtt.Client(
                 "127.0.0.1",
@@ -269,7 +303,8 @@ async def test_a_unit_cannot_take_the_ingests_session(broker):
         async with _client(broker, UNIT_A, broker[UNIT_A]) as unit_a:
             await unit_a.publish(f"{root}/{UNIT_A}/mrq", b'{"ref":"R2"}', qos=1)
         # the ingest was never dropped: it still receives on the same connection
-        assert await _received(ingest, within=0.5) == [(f"{root}/{UNIT_A}/mrq", b'{"ref":"R2"}')]
+        assert await ingest.received(within=0.5) == [(f"{root}/{UNIT_A}/mrq", b'{"ref":"R2"}')]
+        assert not ingest.connection.closed.done()
 
 
 async def test_the_shipped_config_refuses_messages_past_its_size_cap(broker):

@@ -1,0 +1,427 @@
+"""The ingest's MQTT connection, on asyncio: the part of MQTT 3.1.1 and 5 the ingest uses, no more.
+
+Why not paho (through aiomqtt), as before: paho spent ~85 µs of CPU reading each PUBLISH (an MQTT 5
+``Properties`` object, an ``MQTTMessage`` with a ``threading.Condition``, locks, one packet per
+socket read) and ~23 µs answering it — more than storing the heartbeat. That cost set how fast a
+reconnect storm could be *read*, so an alarm in the middle of one waited for every packet ahead of
+it; and at twice capacity the queue formed in the broker, where no lane can put alarms first.
+gmqtt reads as cheaply, but acknowledges after COMMIT only through a private method (and for
+3.1.1 on receipt). The client below does what the ingest needs (docs/notes/issue-13-wire.md):
+
+* CONNECT with a persistent session (3.1.1 ``clean_session``; 5 ``clean_start`` off, Session Expiry,
+  Receive Maximum, Maximum Packet Size), username and password; CONNACK refused -> ``WireError``.
+* SUBSCRIBE one filter at QoS 1; a refused subscription -> ``WireError``.
+* PUBLISH in at QoS 0/1: ``on_message(connection, topic, payload, mid, qos)`` straight from the socket callback;
+  the PUBACK goes only when the ingest calls ``ack(mid)`` after COMMIT. A burst is parsed
+  ``READ_BURST`` packets per turn of the event loop (``HOLD_BURST`` while ``hold()`` says an alarm is
+  being stored), reading paused in between, so the alarm's own work is never stuck behind a parse.
+* PUBLISH out at QoS 0/1 without waiting (an answer lost with the connection costs the unit one
+  retransmission), within the broker's Receive Maximum (the rest queued until PUBACKs free room).
+* Writes of one turn of the loop go to the socket together (one ``send`` for a batch's answers and
+  PUBACKs); PINGREQ when quiet; a broker silent for a keepalive after a PINGREQ ends the connection.
+
+Anything else the broker sends (QoS 2, AUTH, a malformed packet) ends the connection: the session
+keeps what was not acknowledged and the worker reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+READ_BURST = 100  # packets parsed per turn of the event loop
+HOLD_BURST = 8  # ... while an alarm is being stored
+
+_U16 = struct.Struct("!H")
+_PINGREQ, _DISCONNECT = b"\xc0\x00", b"\xe0\x00"
+# MQTT 5 property identifiers we read (CONNACK) and write (CONNECT), and each one's wire form
+_SESSION_EXPIRY, _RECEIVE_MAXIMUM, _MAXIMUM_PACKET, _SERVER_KEEP_ALIVE = 0x11, 0x21, 0x27, 0x13
+_BYTE, _TWO, _FOUR, _VARINT, _BINARY, _PAIR = "b", "2", "4", "v", "s", "p"
+_PROPERTY_FORMS = {
+    0x01: _BYTE, 0x02: _FOUR, 0x03: _BINARY, 0x08: _BINARY, 0x09: _BINARY, 0x0B: _VARINT,
+    0x11: _FOUR, 0x12: _BINARY, 0x13: _TWO, 0x15: _BINARY, 0x16: _BINARY, 0x17: _BYTE,
+    0x18: _FOUR, 0x19: _BYTE, 0x1A: _BINARY, 0x1C: _BINARY, 0x1F: _BINARY, 0x21: _TWO,
+    0x22: _TWO, 0x23: _TWO, 0x24: _BYTE, 0x25: _BYTE, 0x26: _PAIR, 0x27: _FOUR, 0x28: _BYTE,
+    0x29: _BYTE, 0x2A: _BYTE,
+}  # fmt: skip
+
+
+class WireError(Exception):
+    """The connection could not be made or has ended (the reason is the message)."""
+
+
+@dataclass(frozen=True)
+class WireOptions:
+    hostname: str
+    port: int
+    client_id: str
+    version: str = "5"  # "5" or "3.1.1"
+    username: str | None = None
+    password: str | None = None
+    keepalive: int = 30
+    clean: bool = False  # 3.1.1 clean_session / 5 clean_start
+    session_expiry: int = 0  # MQTT 5
+    receive_maximum: int = 65535  # MQTT 5
+    max_packet_bytes: int | None = None  # MQTT 5
+    timeout: float = 10.0  # to connect and be answered CONNACK / SUBACK
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        out.append(digit | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _text(value: str | bytes) -> bytes:
+    raw = value.encode() if isinstance(value, str) else value
+    return _U16.pack(len(raw)) + raw
+
+
+def _packet(first: int, body: bytes) -> bytes:
+    return bytes((first,)) + _varint(len(body)) + body
+
+
+def read_varint(buf: bytes, pos: int) -> tuple[int, int] | None:
+    """(value, position after it), or None if ``buf`` ends first; a fifth byte is a protocol error."""
+    value, shift = 0, 0
+    while pos < len(buf):
+        byte = buf[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 21:
+            raise WireError("malformed packet length")
+    return None
+
+
+def read_properties(buf: bytes, pos: int, end: int) -> dict[int, object]:
+    """MQTT 5 properties from ``buf[pos:end]`` (a repeated one keeps its last value)."""
+    found: dict[int, object] = {}
+    while pos < end:
+        ident = buf[pos]
+        form = _PROPERTY_FORMS.get(ident)
+        pos += 1
+        if form == _BYTE:
+            found[ident], pos = buf[pos], pos + 1
+        elif form == _TWO:
+            found[ident], pos = _U16.unpack_from(buf, pos)[0], pos + 2
+        elif form == _FOUR:
+            found[ident], pos = int.from_bytes(buf[pos : pos + 4], "big"), pos + 4
+        elif form == _VARINT:
+            read = read_varint(buf, pos)
+            if read is None:
+                raise WireError("malformed property")
+            found[ident], pos = read
+        elif form in (_BINARY, _PAIR):
+            for _ in range(2 if form == _PAIR else 1):
+                size = _U16.unpack_from(buf, pos)[0]
+                found[ident], pos = buf[pos + 2 : pos + 2 + size], pos + 2 + size
+        else:
+            raise WireError(f"unknown property 0x{ident:02x}")
+    if pos != end:
+        raise WireError("malformed properties")
+    return found
+
+
+def connect_packet(options: WireOptions) -> bytes:
+    v5 = options.version == "5"
+    flags = (0x80 if options.username is not None else 0) | (0x40 if options.password is not None else 0)
+    flags |= 0x02 if options.clean else 0
+    body = _text("MQTT") + bytes((5 if v5 else 4, flags)) + _U16.pack(options.keepalive)
+    if v5:
+        props = bytes((_SESSION_EXPIRY,)) + options.session_expiry.to_bytes(4, "big")
+        props += bytes((_RECEIVE_MAXIMUM,)) + _U16.pack(options.receive_maximum)
+        if options.max_packet_bytes:
+            props += bytes((_MAXIMUM_PACKET,)) + options.max_packet_bytes.to_bytes(4, "big")
+        body += _varint(len(props)) + props
+    body += _text(options.client_id)
+    if options.username is not None:
+        body += _text(options.username)
+    if options.password is not None:
+        body += _text(options.password)
+    return _packet(0x10, body)
+
+
+class Connection(asyncio.Protocol):
+    """One connection to the broker. ``await open_connection(...)``, then ``subscribe``; ``closed``
+    is a future that completes (with ``WireError``) when the connection ends, for whatever reason."""
+
+    def __init__(
+        self,
+        options: WireOptions,
+        on_message: Callable[[Connection, str, bytes, int, int], None],
+        hold: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.options = options
+        self.v5 = options.version == "5"
+        self._on_message = on_message
+        self._hold = hold
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
+        self._transport: asyncio.Transport | None = None
+        self._buf, self._pos = b"", 0
+        self._paused = self._drain_scheduled = self._flush_scheduled = False
+        self._out: list[bytes] = []
+        self._waiting: dict[int, asyncio.Future] = {}  # 0: CONNACK; else the SUBACK's packet id
+        self._inflight: set[int] = set()  # our QoS 1 publishes the broker has not acknowledged
+        self._queued: deque[tuple[str, bytes]] = deque()  # QoS 1 publishes beyond its Receive Maximum
+        self._quota = 65535
+        self._next_id = 0
+        self._last_read = self._last_write = time.monotonic()
+        self._keepalive_task: asyncio.Task | None = None
+        self.session_present = False
+
+    # --- the ingest's side -----------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect and wait for CONNACK; ``WireError`` (or ``OSError``) when that fails."""
+        o = self.options
+        connack = self._waiting[0] = self._loop.create_future()
+        try:
+            async with asyncio.timeout(o.timeout):
+                await self._loop.create_connection(lambda: self, o.hostname, o.port)
+                self._write(connect_packet(o))
+                await connack
+        except TimeoutError:
+            self.close()
+            raise WireError("the broker did not answer CONNECT") from None
+        except BaseException:
+            self.close()
+            raise
+        self._keepalive_task = asyncio.create_task(self._keep_alive(), name="ingest-mqtt-keepalive")
+
+    async def subscribe(self, topic: str, qos: int = 1) -> None:
+        mid = self._new_id()
+        suback = self._waiting[mid] = self._loop.create_future()
+        body = _U16.pack(mid) + (b"\x00" if self.v5 else b"") + _text(topic) + bytes((qos,))
+        self._write(_packet(0x82, body))
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                code = await suback
+        except TimeoutError:
+            self.close("the broker did not answer SUBSCRIBE")
+            raise WireError("the broker did not answer SUBSCRIBE") from None
+        if code >= 0x80:
+            self.close(f"subscription to {topic} refused (0x{code:02x})")
+            raise WireError(f"subscription to {topic} refused (0x{code:02x})")
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> bool:
+        """Queue a publish; False when the connection has ended."""
+        if self._transport is None:
+            return False
+        if qos and len(self._inflight) >= self._quota:
+            self._queued.append((topic, payload))
+            return True
+        self._write(self._publish_packet(topic, payload, qos))
+        return True
+
+    def ack(self, mid: int, qos: int = 1) -> None:
+        """PUBACK a message received on this connection (after its COMMIT); nothing once it has ended
+        (the broker sends it again on the next connection)."""
+        if qos == 1 and self._transport is not None:
+            self._write(b"\x40\x02" + _U16.pack(mid))
+
+    def close(self, reason: str = "closed by the ingest") -> None:
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                if self._out:
+                    transport.write(b"".join(self._out))
+                transport.write(_DISCONNECT)
+            transport.close()
+        self._end(WireError(reason))
+
+    # --- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._end(WireError(f"connection lost ({exc or 'closed by the broker'})"))
+
+    def data_received(self, data: bytes) -> None:
+        self._last_read = time.monotonic()
+        self._buf = self._buf[self._pos :] + data if self._pos < len(self._buf) else data
+        self._pos = 0
+        if not self._drain_scheduled:  # (reading is paused while one is, but be sure)
+            self._drain()
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        try:
+            more = self._parse(HOLD_BURST if self._hold() else READ_BURST)
+        except (WireError, IndexError, struct.error, UnicodeDecodeError) as exc:
+            self.close(f"protocol error: {exc}")
+            return
+        transport = self._transport
+        if transport is None:
+            return
+        if more:  # the rest next turn, after whatever else (an alarm) is ready to run
+            if not self._paused:
+                transport.pause_reading()
+                self._paused = True
+            self._drain_scheduled = True
+            self._loop.call_soon(self._drain)
+        elif self._paused:
+            transport.resume_reading()
+            self._paused = False
+
+    def _parse(self, limit: int) -> bool:
+        """Handle up to ``limit`` whole packets of the buffer; True if another whole one may follow."""
+        buf, pos, size = self._buf, self._pos, len(self._buf)
+        on_message, v5 = self._on_message, self.v5
+        try:
+            for _ in range(limit):
+                if size - pos < 2:
+                    return False
+                first, length = buf[pos], buf[pos + 1]
+                start = pos + 2
+                if length > 0x7F:
+                    read = read_varint(buf, pos + 1)
+                    if read is None:
+                        return False
+                    length, start = read
+                end = start + length
+                if end > size:
+                    return False
+                kind = first >> 4
+                if kind == 3:  # PUBLISH
+                    qos = (first >> 1) & 3
+                    at = start + 2 + _U16.unpack_from(buf, start)[0]
+                    topic = buf[start + 2 : at].decode()
+                    mid = 0
+                    if qos:
+                        if qos > 1:
+                            raise WireError("QoS 2 PUBLISH on a QoS 1 subscription")
+                        mid = _U16.unpack_from(buf, at)[0]
+                        at += 2
+                    if v5:
+                        skip = buf[at]
+                        if skip > 0x7F:
+                            read = read_varint(buf, at)
+                            assert read is not None
+                            skip, at = read[0], read[1] - 1
+                        at += 1 + skip
+                    pos = end
+                    self._pos = pos
+                    on_message(self, topic, buf[at:end], mid, qos)
+                    continue
+                pos = end
+                self._pos = pos
+                self._control(kind, buf, start, end)
+            return True
+        finally:
+            self._pos = pos
+
+    def _control(self, kind: int, buf: bytes, start: int, end: int) -> None:
+        if kind == 4:  # PUBACK of one of our answers
+            self._inflight.discard(_U16.unpack_from(buf, start)[0])
+            while self._queued and len(self._inflight) < self._quota and self._transport is not None:
+                self._write(self._publish_packet(*self._queued.popleft(), 1))
+        elif kind == 13:  # PINGRESP
+            pass
+        elif kind == 2:  # CONNACK
+            self._connack(buf, start, end)
+        elif kind == 9:  # SUBACK
+            mid = _U16.unpack_from(buf, start)[0]
+            at = start + 2
+            if self.v5:
+                read = read_varint(buf, at)
+                assert read is not None
+                at = read[1] + read[0]
+            waiter = self._waiting.pop(mid, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(buf[at])
+        elif kind == 14:  # DISCONNECT from the broker (MQTT 5)
+            code = buf[start] if end > start else 0
+            self.close(f"the broker disconnected us (0x{code:02x})")
+        else:
+            raise WireError(f"unexpected packet type {kind}")
+
+    def _connack(self, buf: bytes, start: int, end: int) -> None:
+        waiter = self._waiting.pop(0, None)
+        self.session_present = bool(buf[start] & 1)
+        code = buf[start + 1]
+        if code == 0 and self.v5 and end > start + 2:
+            read = read_varint(buf, start + 2)
+            assert read is not None
+            props = read_properties(buf, read[1], read[1] + read[0])
+            self._quota = int(props.get(_RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]
+            if _SERVER_KEEP_ALIVE in props:
+                self.options = replace(self.options, keepalive=int(props[_SERVER_KEEP_ALIVE]))  # type: ignore[call-overload]
+        if waiter is None or waiter.done():
+            return
+        if code:
+            waiter.set_exception(WireError(f"the broker refused CONNECT (0x{code:02x})"))
+        else:
+            waiter.set_result(None)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def _publish_packet(self, topic: str, payload: bytes, qos: int) -> bytes:
+        head = _text(topic)
+        if qos:
+            mid = self._new_id()
+            self._inflight.add(mid)
+            head += _U16.pack(mid)
+        if self.v5:
+            head += b"\x00"
+        return bytes((0x30 | (qos << 1),)) + _varint(len(head) + len(payload)) + head + payload
+
+    def _new_id(self) -> int:
+        while True:
+            self._next_id = self._next_id % 65535 + 1
+            if self._next_id not in self._inflight and self._next_id not in self._waiting:
+                return self._next_id
+
+    def _write(self, packet: bytes) -> None:
+        self._out.append(packet)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out, self._out = self._out, []
+        if out and self._transport is not None:
+            self._last_write = time.monotonic()
+            self._transport.write(b"".join(out))
+
+    async def _keep_alive(self) -> None:
+        interval = self.options.keepalive
+        if not interval:
+            return
+        while self._transport is not None:
+            await asyncio.sleep(interval / 4)
+            now = time.monotonic()
+            if now - self._last_read > interval * 1.5:
+                self.close(f"the broker has been silent for {interval * 1.5:.0f} s")
+                return
+            if now - self._last_write > interval / 2 or now - self._last_read > interval / 2:
+                self._write(_PINGREQ)
+
+    def _end(self, error: WireError) -> None:
+        for waiter in self._waiting.values():
+            if not waiter.done():
+                waiter.set_exception(error)
+        self._waiting.clear()
+        if not self.closed.done():
+            self.closed.set_exception(error)
+            self.closed.exception()  # retrieved: nobody need await it
+        task = self._keepalive_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
