@@ -157,9 +157,7 @@ class IngestWorker:
         backoff, last_warned = BACKOFF_START, -60.0
         topic = mrq_subscription(self.settings.mqtt_topic_root, self.settings.mqtt_shared_group)
         while not self._stopping:
-            connection = Connection(
-                wire_options(self.settings, self._version), self._received, hold=self._alarm_in_hand
-            )
+            connection = Connection(wire_options(self.settings, self._version), self._received)
             self.publisher.client = connection  # answers can go as soon as it is open
             try:
                 await connection.open()
