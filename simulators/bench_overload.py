@@ -1,6 +1,7 @@
 """Capacity and 2x overload: heartbeats are shed before an alarm is ever delayed (issue 13, item 6).
 
     python -m simulators.bench_overload [--seconds 60] [--step-seconds 10] [--generators 2]
+                                        [--service-cpu CORES]
 
 Starts a Mosquitto of its own (as the shipped config, ``max_queued_messages 100000``; or
 ``--mqtt``) and the real ``lifeline ingest`` on a scratch database (dropped at the end), with
@@ -270,6 +271,14 @@ def main(argv=None) -> int:
         parser.add_argument(flag, type=kind, default=default, help=help_)
     parser.add_argument("--no-baseline", action="store_true", help="skip (c)")
     parser.add_argument(
+        "--service-cpu",
+        type=float,
+        default=None,
+        metavar="CORES",
+        help="cap the service at this many cores (a cgroup; root): on a machine the load generators"
+        " share, the only way the service, not the harness, is what 2x overloads (benchkit.CpuCap)",
+    )
+    parser.add_argument(
         "--profile", metavar="FILE", help="run the service under cProfile (CPU time), print where it went"
     )
     parser.add_argument(
@@ -292,11 +301,15 @@ def main(argv=None) -> int:
     database_url = asyncio.run(kit.setup_database(args.pg, args.units + 2 * probes))
     probe_b = [str(kit.CID_BASE + args.units + i) for i in range(probes)]
     probe_c = [str(kit.CID_BASE + args.units + probes + i) for i in range(probes)]
-    service = counter = None
+    service = counter = cap = None
     load_before = os.getloadavg()
     ok_all = True
     try:
         service = kit.start_service(database_url, mqtt_url, root, client_id, args.profile)
+        if args.service_cpu:
+            cap = kit.CpuCap(args.service_cpu)
+            cap.add(service.pid)
+            print(f"the service capped at {args.service_cpu:g} core(s) (cgroup {cap.path})")
         kit.wait_subscribed(mqtt_url, root, client_id)
         h = Harness(args, mqtt_url, root)
         ready = mp.Event()
@@ -375,6 +388,8 @@ def main(argv=None) -> int:
         if service is not None:
             service.send_signal(signal.SIGTERM)
             service.wait(30)
+        if cap is not None:
+            cap.remove()
         asyncio.run(kit.drop_database(args.pg, database_url))
         if broker_proc is not None:
             broker_proc.kill()

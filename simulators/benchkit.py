@@ -8,6 +8,7 @@ MQTT.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -182,6 +183,42 @@ def start_service(
     else:
         command = ["-m", "arc.cli", "ingest"]
     return subprocess.Popen([sys.executable, *command], env=env)  # noqa: S603 - our own command
+
+
+class CpuCap:
+    """A CPU budget for one process tree (the service), through a cgroup: ``fraction`` of one core,
+    granted in 10 ms periods (a longer period would pause the service for up to its length).
+
+    For an overload run on a shared machine: the load generators and the answer counter need more
+    CPU than the service at the service's own capacity, so on two cores the generators starve the
+    service long before it is overloaded by the load itself. Capping the service models what a
+    deployment has — units elsewhere, the server's CPU the limit — at a capacity the harness can
+    offer twice. Needs root and the cgroup ``cpu`` controller (v1 or v2)."""
+
+    PERIOD_US = 10_000
+
+    def __init__(self, fraction: float) -> None:
+        quota = max(1000, int(fraction * self.PERIOD_US))
+        name = f"lifeline-bench-{uuid.uuid4().hex[:8]}"
+        v1, v2 = Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup")
+        if (v1 / "cpu.cfs_quota_us").exists():
+            self.path = v1 / name
+            self.path.mkdir()
+            (self.path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+            (self.path / "cpu.cfs_quota_us").write_text(str(quota))
+        elif (v2 / "cgroup.controllers").exists() and "cpu" in (v2 / "cgroup.controllers").read_text():
+            self.path = v2 / name
+            self.path.mkdir()
+            (self.path / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+        else:
+            raise SystemExit("--service-cpu needs the cgroup cpu controller (and root): not found here")
+
+    def add(self, pid: int) -> None:
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
 
 
 _PROFILED = """
