@@ -66,7 +66,8 @@ class MqttPublisher:
         if not self.publish_nowait(topic, payload, qos):
             raise ConnectionError("the ingest is not connected to the broker")
 
-    def publish_nowait(self, topic: str, payload: bytes, qos: int = 1) -> bool:
-        """Queue a publish without waiting for PUBACK (sent with the rest of this turn's writes)."""
+    def publish_nowait(self, topic: str, payload: bytes, qos: int = 1, *, bulk: bool = False) -> bool:
+        """Queue a publish without waiting for PUBACK (sent with the rest of this turn's writes);
+        ``bulk``: a heartbeat's answer, behind every other when the broker's window is full."""
         client = self.client
-        return client is not None and client.publish(topic, payload, qos)
+        return client is not None and client.publish(topic, payload, qos, bulk=bulk)

@@ -173,7 +173,10 @@ class Connection(asyncio.Protocol):
         self._out: list[bytes] = []
         self._waiting: dict[int, asyncio.Future] = {}  # 0: CONNACK; else the SUBACK's packet id
         self._inflight: set[int] = set()  # our QoS 1 publishes the broker has not acknowledged
-        self._queued: deque[tuple[str, bytes]] = deque()  # QoS 1 publishes beyond its Receive Maximum
+        # QoS 1 publishes beyond the broker's Receive Maximum (Mosquitto: max_inflight_messages, 20 by
+        # default), waiting for PUBACKs to free room: alarms' answers first, heartbeats' after
+        self._queued: deque[tuple[str, bytes]] = deque()
+        self._queued_bulk: deque[tuple[str, bytes]] = deque()
         self._quota = 65535
         self._next_id = 0
         self._last_read = self._last_write = time.monotonic()
@@ -214,12 +217,14 @@ class Connection(asyncio.Protocol):
             self.close(f"subscription to {topic} refused (0x{code:02x})")
             raise WireError(f"subscription to {topic} refused (0x{code:02x})")
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1) -> bool:
-        """Queue a publish; False when the connection has ended."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1, *, bulk: bool = False) -> bool:
+        """Queue a publish; False when the connection has ended. ``bulk`` (a heartbeat's answer): when
+        the broker's window is full it waits behind every other answer, so that under load an
+        alarm's HOLD is not queued behind thousands of heartbeats' OKs."""
         if self._transport is None:
             return False
         if qos and len(self._inflight) >= self._quota:
-            self._queued.append((topic, payload))
+            (self._queued_bulk if bulk else self._queued).append((topic, payload))
             return True
         self._write(self._publish_packet(topic, payload, qos))
         return True
@@ -328,8 +333,11 @@ class Connection(asyncio.Protocol):
     def _control(self, kind: int, buf: bytes, start: int, end: int) -> None:
         if kind == 4:  # PUBACK of one of our answers
             self._inflight.discard(_U16.unpack_from(buf, start)[0])
-            while self._queued and len(self._inflight) < self._quota and self._transport is not None:
-                self._write(self._publish_packet(*self._queued.popleft(), 1))
+            while len(self._inflight) < self._quota and self._transport is not None:
+                waiting = self._queued or self._queued_bulk
+                if not waiting:
+                    break
+                self._write(self._publish_packet(*waiting.popleft(), 1))
         elif kind == 13:  # PINGRESP
             pass
         elif kind == 2:  # CONNACK

@@ -341,7 +341,7 @@ class IngestWorker:
         heartbeat_qos = self.settings.mqtt_heartbeat_answer_qos
         for item, reply in zip(items, replies, strict=True):
             qos = reply_qos if reply_qos is not None else (heartbeat_qos if item.heartbeat else 1)
-            if publish(reply.topic, reply.payload, qos=qos):
+            if publish(reply.topic, reply.payload, qos=qos, bulk=item.heartbeat):
                 sent[reply.snu] += 1
         for snu, n in sent.items():
             REPLIES.labels(str(snu)).inc(n)

@@ -95,7 +95,7 @@ def message(cid: str, payload: bytes) -> Incoming:
 
 
 class Published(list):
-    def __call__(self, topic: str, payload: bytes, qos: int = 1) -> bool:
+    def __call__(self, topic: str, payload: bytes, qos: int = 1, *, bulk: bool = False) -> bool:
         self.append((topic, payload, qos))
         return True
 

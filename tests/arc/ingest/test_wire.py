@@ -138,6 +138,19 @@ async def test_answers_beyond_the_brokers_receive_maximum_wait_for_its_pubacks()
     assert transport.written.count(b"lifeline/1/mrs") == 3
 
 
+async def test_an_alarms_answer_waiting_for_the_brokers_window_goes_before_heartbeats_answers():
+    connection, _, transport = _connected(connack_properties=b"\x21\x00\x01")  # Receive Maximum 1
+    connection.publish("lifeline/1/mrs", b"ok-1", bulk=True)  # in flight
+    for n in range(2, 5):
+        connection.publish(f"lifeline/{n}/mrs", f"ok-{n}".encode(), bulk=True)
+    connection.publish("lifeline/9/mrs", b"hold-9")  # an alarm's answer, after them
+    for mid in (1, 2, 3):
+        connection.data_received(b"\x40\x02" + mid.to_bytes(2, "big"))
+        await asyncio.sleep(0)
+    order = [part.split(b"/mrs")[0].rsplit(b"/", 1)[-1] for part in transport.written.split(b"lifeline")[1:]]
+    assert order == [b"1", b"9", b"2", b"3"]
+
+
 async def test_a_burst_is_parsed_a_slice_at_a_time_with_reading_paused_between():
     connection, got, transport = _connected()
     connection.data_received(b"".join(_publish("t/1/mrq", b"x", n, 1, v5=True) for n in range(1, 301)))
