@@ -153,11 +153,12 @@ async def test_an_alarms_answer_waiting_for_the_brokers_window_goes_before_heart
 
 async def test_a_burst_is_parsed_a_slice_at_a_time_with_reading_paused_between():
     connection, got, transport = _connected()
-    connection.data_received(b"".join(_publish("t/1/mrq", b"x", n, 1, v5=True) for n in range(1, 301)))
+    total = 2 * READ_BURST + 50
+    connection.data_received(b"".join(_publish("t/1/mrq", b"x", n, 1, v5=True) for n in range(1, total + 1)))
     assert len(got) == READ_BURST and transport.paused  # a slice now; the event loop runs in between
     for _ in range(10):
         await asyncio.sleep(0)
-    assert [mid for _, _, mid, _ in got] == list(range(1, 301))
+    assert [mid for _, _, mid, _ in got] == list(range(1, total + 1))
     assert not transport.paused
 
 
