@@ -289,6 +289,7 @@ async def alarms_by_cid(database_url: str, cids: list[str]) -> dict[str, int]:
 def own_broker() -> tuple[subprocess.Popen, str]:
     """A Mosquitto of our own on a free port, tuned as the shipped deploy/mosquitto.conf
     (``max_queued_messages 100000``: the default 1,000 drops QoS 1 messages for a busy ingest;
+    ``max_inflight_messages 1000``: with the default 20 the ingest's answers queue under load;
     ``set_tcp_nodelay true``: without it every answer can wait 40 ms for a delayed ACK)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -297,7 +298,7 @@ def own_broker() -> tuple[subprocess.Popen, str]:
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 100000\nset_tcp_nodelay true\nlog_dest none\n"
+        "max_queued_messages 100000\nmax_inflight_messages 1000\nset_tcp_nodelay true\nlog_dest none\n"
     )
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     proc = subprocess.Popen([mosquitto, "-c", str(conf)])  # noqa: S603 - our own command

@@ -237,6 +237,11 @@ class Connection(asyncio.Protocol):
         if qos == 1 and self._transport is not None:
             self._write(b"\x40\x02" + _U16.pack(mid))
 
+    @property
+    def send_window(self) -> int:
+        """How many of our QoS 1 publishes the broker allows unacknowledged (its Receive Maximum)."""
+        return self._quota
+
     def close(self, reason: str = "closed by the ingest") -> None:
         transport, self._transport = self._transport, None
         if transport is not None:

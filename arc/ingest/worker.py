@@ -56,6 +56,7 @@ _HEARTBEAT = re.compile(rb'"mty"\s*:\s*"pi"|<mty>\s*pi\s*</mty>', re.IGNORECASE)
 _STATUS_CODE = re.compile(rb'"stc"\s*:\s*"\s*(\w{1,8})|<stc>\s*(\w{1,8})', re.IGNORECASE)
 _ACCEPTS_HBI = re.compile(rb'"hbo"\s*:\s*"\s*0*1\s*"|<hbo>\s*0*1\s*</hbo>', re.IGNORECASE)
 _SESSION_OF_ALARM = re.compile(rb'"mty"\s*:\s*"(?:re|in)"|<mty>\s*(?:re|in)\s*</mty>', re.IGNORECASE)
+SMALL_SEND_WINDOW = 100  # answers in flight a broker should allow the ingest (Mosquitto's default: 20)
 STUCK_SECONDS = 3.0  # a batch in the pipeline this long (a hung database) means alarms are not getting through
 
 
@@ -166,6 +167,13 @@ class IngestWorker:
                 self.listening_since = self.clock.now()
                 self.subscribed.set()
                 log.info("ingest subscribed to %s (MQTT %s, persistent session)", topic, self._version)
+                if connection.send_window < SMALL_SEND_WINDOW:
+                    log.warning(
+                        "the broker lets the ingest have only %d answers unacknowledged at once; under load"
+                        " heartbeats' answers will queue (Mosquitto: raise max_inflight_messages, as"
+                        " deploy/mosquitto/mosquitto.conf does)",
+                        connection.send_window,
+                    )
                 backoff, last_warned = BACKOFF_START, -60.0
                 await connection.closed  # raises WireError when the connection ends
             except (WireError, OSError) as exc:

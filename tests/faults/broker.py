@@ -32,6 +32,7 @@ class OwnBroker:
             f"persistence_location {workdir}/\n"
             "autosave_interval 1\n"  # a kill -9 loses at most the last second of session state
             "max_queued_messages 100000\n"
+            "max_inflight_messages 1000\n"  # as deploy/mosquitto/mosquitto.conf
             "log_dest none\n"
         )
 
