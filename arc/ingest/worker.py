@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
 from arc.ingest.mqtt import MqttPublisher, wire_options
 from arc.ingest.pipeline import Incoming, Pipeline
-from arc.ingest.replies import Reply, make_reply
+from arc.ingest.replies import Reply, answer, make_reply
 from arc.ingest.shedding import ShedPolicy
 from arc.ingest.wire import Connection, WireError
 from arc.kit.clock import Clock
@@ -230,21 +230,31 @@ class IngestWorker:
 
     def _shed(self, item: Incoming, hbi: int | None = None, *, heartbeat: bool = False) -> None:
         """Overload: answer snu 6 (busy) without storing; the unit retries or uses its next receiver.
-        A heartbeat's unit is also asked to beat less often (hbi), when it accepts one.
+        A heartbeat's unit is also asked to beat less often (hbi), when it accepts one."""
+        self._shed_many([item], hbi, heartbeat=heartbeat)
 
-        Cheap on purpose — under overload shedding is most of the work: the ref, the format and
-        ``hbo`` are read by pattern (no parse), and a heartbeat's answer goes at QoS 0 (no PUBACK to
-        handle: a busy answer that is lost costs the unit what the busy answer itself asks of it,
-        one retransmission later). An alarm refused past the alarm lane's cap keeps QoS 1."""
-        payload = item.payload
-        if hbi is not None and not _ACCEPTS_HBI.search(payload):
-            hbi = None
-        if hbi is not None:
+    def _shed_many(self, items: list[Incoming], hbi: int | None = None, *, heartbeat: bool = False) -> None:
+        """``_shed`` for many at once. Cheap on purpose — at twice capacity reading and shedding are
+        most of the work: the ref, the format and ``hbo`` are read by pattern (no parse), a JSON
+        answer comes from its template (``replies.answer``), and a heartbeat's answer goes at QoS 0
+        (no PUBACK to handle: a busy answer that is lost costs the unit what the busy answer itself
+        asks of it, one retransmission later). An alarm refused past the alarm lane's cap keeps QoS 1."""
+        replies = []
+        raised = False
+        for item in items:
+            payload = item.payload
+            wanted = hbi if hbi is not None and _ACCEPTS_HBI.search(payload) else None
+            raised = raised or wanted is not None
+            ref = sniff_ref(payload)
+            if ref is not None and not SNIFF_XML.match(payload):
+                replies.append(answer(item.topic, ref, Snu.BUSY, "json", hbi=wanted))
+            else:  # XML, or no ref to be found: the general encoder
+                fmt = "xml" if SNIFF_XML.match(payload) else "json"
+                replies.append(make_reply(item.topic, Mrs.reply(ref, Snu.BUSY, hbi=wanted), fmt))
+        if raised:
             self.last_shed_at = self.clock.now()
-        MESSAGES.labels("busy").inc()
-        fmt = "xml" if SNIFF_XML.match(payload) else "json"
-        reply = make_reply(item.topic, Mrs.reply(sniff_ref(payload), Snu.BUSY, hbi=hbi), fmt)
-        self._reply_and_ack([item], [reply], reply_qos=0 if heartbeat else 1)
+        MESSAGES.labels("busy").inc(len(items))
+        self._reply_and_ack(items, replies, reply_qos=0 if heartbeat else 1)
 
     async def _shed_loop(self, chunk: int = 100) -> None:
         """Answer shed heartbeats a chunk at a time, letting alarms in between (they go first)."""
@@ -254,8 +264,8 @@ class IngestWorker:
             self._shed_wakeup.clear()
             while self._to_shed and not self._stopping:
                 await self._give_way()
-                for _ in range(min(chunk, len(self._to_shed))):
-                    self._shed(self._to_shed.popleft(), hbi=hbi, heartbeat=True)
+                shed = self._to_shed
+                self._shed_many([shed.popleft() for _ in range(min(chunk, len(shed)))], hbi, heartbeat=True)
                 await asyncio.sleep(0)
 
     def _shed_stale(self, batch: list[Incoming]) -> list[Incoming]:
