@@ -29,6 +29,7 @@ from arc.kit.db import make_engine, make_sessionmaker
 from arc.kit.errors import install_error_handlers
 from arc.kit.headers import SecurityHeadersMiddleware
 from arc.kit.limits import install_size_limit
+from arc.kit.memory import settle_heap
 from arc.kit.openapi import document_errors
 from arc.kit.redaction import install_redaction
 from arc.kit.settings import Settings
@@ -63,6 +64,7 @@ def create_app(
             await stack.enter_async_context(read_side(app))  # the read side's read-only pool
             for component in app.state.components:
                 await stack.enter_async_context(component(app))
+            settle_heap()  # the start-up heap out of full collections (arc/kit/memory.py)
             log.info("Lifeline ARC ready on http://%s:%s", settings.host, settings.port)
             yield
         await engine.dispose()

@@ -401,6 +401,7 @@ async def ingest_component(app: FastAPI) -> AsyncIterator[None]:
 async def run_ingest(settings: Settings, args) -> None:
     """``lifeline ingest``: only the ingest, no HTTP (external database and broker); stops on SIGTERM."""
     from arc.kit.db import make_engine, make_sessionmaker
+    from arc.kit.memory import settle_heap
 
     engine = make_engine(settings.database_url or "")
     worker = IngestWorker(settings, make_sessionmaker(engine), Clock())
@@ -409,6 +410,7 @@ async def run_ingest(settings: Settings, args) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await worker.start()
+    settle_heap()  # the start-up heap out of full collections (arc/kit/memory.py)
     try:
         await stop.wait()
     finally:
