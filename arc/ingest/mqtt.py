@@ -17,7 +17,8 @@ it was never acknowledged, so the unit retransmits it and a surviving member ans
 
 from __future__ import annotations
 
-from arc.ingest.wire import Connection, WireOptions
+from arc.ingest.packets import WireOptions
+from arc.ingest.wire import Connection
 from arc.kit.settings import Settings
 from devices.broker import broker_address
 

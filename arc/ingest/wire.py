@@ -36,123 +36,25 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from arc.ingest.packets import (
+    DISCONNECT,
+    PINGREQ,
+    RECEIVE_MAXIMUM,
+    SERVER_KEEP_ALIVE,
+    U16,
+    WireError,
+    WireOptions,
+    connect_packet,
+    packet,
+    read_properties,
+    read_varint,
+    text,
+    varint,
+)
 
 READ_BURST = 1000  # packets parsed per turn of the event loop (~4 ms when that many are waiting)
-
-_U16 = struct.Struct("!H")
-_PINGREQ, _DISCONNECT = b"\xc0\x00", b"\xe0\x00"
-# MQTT 5 property identifiers we read (CONNACK) and write (CONNECT), and each one's wire form
-_SESSION_EXPIRY, _RECEIVE_MAXIMUM, _MAXIMUM_PACKET, _SERVER_KEEP_ALIVE = 0x11, 0x21, 0x27, 0x13
-_BYTE, _TWO, _FOUR, _VARINT, _BINARY, _PAIR = "b", "2", "4", "v", "s", "p"
-_PROPERTY_FORMS = {
-    0x01: _BYTE, 0x02: _FOUR, 0x03: _BINARY, 0x08: _BINARY, 0x09: _BINARY, 0x0B: _VARINT,
-    0x11: _FOUR, 0x12: _BINARY, 0x13: _TWO, 0x15: _BINARY, 0x16: _BINARY, 0x17: _BYTE,
-    0x18: _FOUR, 0x19: _BYTE, 0x1A: _BINARY, 0x1C: _BINARY, 0x1F: _BINARY, 0x21: _TWO,
-    0x22: _TWO, 0x23: _TWO, 0x24: _BYTE, 0x25: _BYTE, 0x26: _PAIR, 0x27: _FOUR, 0x28: _BYTE,
-    0x29: _BYTE, 0x2A: _BYTE,
-}  # fmt: skip
-
-
-class WireError(Exception):
-    """The connection could not be made or has ended (the reason is the message)."""
-
-
-@dataclass(frozen=True)
-class WireOptions:
-    hostname: str
-    port: int
-    client_id: str
-    version: str = "5"  # "5" or "3.1.1"
-    username: str | None = None
-    password: str | None = None
-    keepalive: int = 30
-    clean: bool = False  # 3.1.1 clean_session / 5 clean_start
-    session_expiry: int = 0  # MQTT 5
-    receive_maximum: int = 65535  # MQTT 5
-    max_packet_bytes: int | None = None  # MQTT 5
-    timeout: float = 10.0  # to connect and be answered CONNACK / SUBACK
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _text(value: str | bytes) -> bytes:
-    raw = value.encode() if isinstance(value, str) else value
-    return _U16.pack(len(raw)) + raw
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    return bytes((first,)) + _varint(len(body)) + body
-
-
-def read_varint(buf: bytes, pos: int) -> tuple[int, int] | None:
-    """(value, position after it), or None if ``buf`` ends first; a fifth byte is a protocol error."""
-    value, shift = 0, 0
-    while pos < len(buf):
-        byte = buf[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-        if shift > 21:
-            raise WireError("malformed packet length")
-    return None
-
-
-def read_properties(buf: bytes, pos: int, end: int) -> dict[int, object]:
-    """MQTT 5 properties from ``buf[pos:end]`` (a repeated one keeps its last value)."""
-    found: dict[int, object] = {}
-    while pos < end:
-        ident = buf[pos]
-        form = _PROPERTY_FORMS.get(ident)
-        pos += 1
-        if form == _BYTE:
-            found[ident], pos = buf[pos], pos + 1
-        elif form == _TWO:
-            found[ident], pos = _U16.unpack_from(buf, pos)[0], pos + 2
-        elif form == _FOUR:
-            found[ident], pos = int.from_bytes(buf[pos : pos + 4], "big"), pos + 4
-        elif form == _VARINT:
-            read = read_varint(buf, pos)
-            if read is None:
-                raise WireError("malformed property")
-            found[ident], pos = read
-        elif form in (_BINARY, _PAIR):
-            for _ in range(2 if form == _PAIR else 1):
-                size = _U16.unpack_from(buf, pos)[0]
-                found[ident], pos = buf[pos + 2 : pos + 2 + size], pos + 2 + size
-        else:
-            raise WireError(f"unknown property 0x{ident:02x}")
-    if pos != end:
-        raise WireError("malformed properties")
-    return found
-
-
-def connect_packet(options: WireOptions) -> bytes:
-    v5 = options.version == "5"
-    flags = (0x80 if options.username is not None else 0) | (0x40 if options.password is not None else 0)
-    flags |= 0x02 if options.clean else 0
-    body = _text("MQTT") + bytes((5 if v5 else 4, flags)) + _U16.pack(options.keepalive)
-    if v5:
-        props = bytes((_SESSION_EXPIRY,)) + options.session_expiry.to_bytes(4, "big")
-        props += bytes((_RECEIVE_MAXIMUM,)) + _U16.pack(options.receive_maximum)
-        if options.max_packet_bytes:
-            props += bytes((_MAXIMUM_PACKET,)) + options.max_packet_bytes.to_bytes(4, "big")
-        body += _varint(len(props)) + props
-    body += _text(options.client_id)
-    if options.username is not None:
-        body += _text(options.username)
-    if options.password is not None:
-        body += _text(options.password)
-    return _packet(0x10, body)
 
 
 class Connection(asyncio.Protocol):
@@ -207,8 +109,8 @@ class Connection(asyncio.Protocol):
     async def subscribe(self, topic: str, qos: int = 1) -> None:
         mid = self._new_id()
         suback = self._waiting[mid] = self._loop.create_future()
-        body = _U16.pack(mid) + (b"\x00" if self.v5 else b"") + _text(topic) + bytes((qos,))
-        self._write(_packet(0x82, body))
+        body = U16.pack(mid) + (b"\x00" if self.v5 else b"") + text(topic) + bytes((qos,))
+        self._write(packet(0x82, body))
         try:
             async with asyncio.timeout(self.options.timeout):
                 code = await suback
@@ -235,7 +137,7 @@ class Connection(asyncio.Protocol):
         """PUBACK a message received on this connection (after its COMMIT); nothing once it has ended
         (the broker sends it again on the next connection)."""
         if qos == 1 and self._transport is not None:
-            self._write(b"\x40\x02" + _U16.pack(mid))
+            self._write(b"\x40\x02" + U16.pack(mid))
 
     @property
     def send_window(self) -> int:
@@ -248,7 +150,7 @@ class Connection(asyncio.Protocol):
             with contextlib.suppress(Exception):
                 if self._out:
                     transport.write(b"".join(self._out))
-                transport.write(_DISCONNECT)
+                transport.write(DISCONNECT)
             transport.close()
         self._end(WireError(reason))
 
@@ -311,13 +213,13 @@ class Connection(asyncio.Protocol):
                 kind = first >> 4
                 if kind == 3:  # PUBLISH
                     qos = (first >> 1) & 3
-                    at = start + 2 + _U16.unpack_from(buf, start)[0]
+                    at = start + 2 + U16.unpack_from(buf, start)[0]
                     topic = buf[start + 2 : at].decode()
                     mid = 0
                     if qos:
                         if qos > 1:
                             raise WireError("QoS 2 PUBLISH on a QoS 1 subscription")
-                        mid = _U16.unpack_from(buf, at)[0]
+                        mid = U16.unpack_from(buf, at)[0]
                         at += 2
                     if v5:
                         skip = buf[at]
@@ -339,7 +241,7 @@ class Connection(asyncio.Protocol):
 
     def _control(self, kind: int, buf: bytes, start: int, end: int) -> None:
         if kind == 4:  # PUBACK of one of our answers
-            self._inflight.discard(_U16.unpack_from(buf, start)[0])
+            self._inflight.discard(U16.unpack_from(buf, start)[0])
             while len(self._inflight) < self._quota and self._transport is not None:
                 waiting = self._queued or self._queued_bulk
                 if not waiting:
@@ -350,7 +252,7 @@ class Connection(asyncio.Protocol):
         elif kind == 2:  # CONNACK
             self._connack(buf, start, end)
         elif kind == 9:  # SUBACK
-            mid = _U16.unpack_from(buf, start)[0]
+            mid = U16.unpack_from(buf, start)[0]
             at = start + 2
             if self.v5:
                 read = read_varint(buf, at)
@@ -373,9 +275,9 @@ class Connection(asyncio.Protocol):
             read = read_varint(buf, start + 2)
             assert read is not None
             props = read_properties(buf, read[1], read[1] + read[0])
-            self._quota = int(props.get(_RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]
-            if _SERVER_KEEP_ALIVE in props:
-                self.options = replace(self.options, keepalive=int(props[_SERVER_KEEP_ALIVE]))  # type: ignore[call-overload]
+            self._quota = int(props.get(RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]
+            if SERVER_KEEP_ALIVE in props:
+                self.options = replace(self.options, keepalive=int(props[SERVER_KEEP_ALIVE]))  # type: ignore[call-overload]
         if waiter is None or waiter.done():
             return
         if code:
@@ -386,14 +288,14 @@ class Connection(asyncio.Protocol):
     # --- writing -----------------------------------------------------------------------------
 
     def _publish_packet(self, topic: str, payload: bytes, qos: int) -> bytes:
-        head = _text(topic)
+        head = text(topic)
         if qos:
             mid = self._new_id()
             self._inflight.add(mid)
-            head += _U16.pack(mid)
+            head += U16.pack(mid)
         if self.v5:
             head += b"\x00"
-        return bytes((0x30 | (qos << 1),)) + _varint(len(head) + len(payload)) + head + payload
+        return bytes((0x30 | (qos << 1),)) + varint(len(head) + len(payload)) + head + payload
 
     def _new_id(self) -> int:
         while True:
@@ -425,7 +327,7 @@ class Connection(asyncio.Protocol):
                 self.close(f"the broker has been silent for {interval * 1.5:.0f} s")
                 return
             if now - self._last_write > interval / 2 or now - self._last_read > interval / 2:
-                self._write(_PINGREQ)
+                self._write(PINGREQ)
 
     def _end(self, error: WireError) -> None:
         for waiter in self._waiting.values():

@@ -34,10 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
 from arc.ingest.mqtt import MqttPublisher, wire_options
+from arc.ingest.packets import WireError
 from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.replies import Reply, answer, make_reply
 from arc.ingest.shedding import ShedPolicy
-from arc.ingest.wire import Connection, WireError
+from arc.ingest.wire import Connection
 from arc.kit.clock import Clock
 from arc.kit.settings import Settings
 from devices.broker import broker_address

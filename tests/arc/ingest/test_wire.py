@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arc.embedded import EmbeddedBroker, free_port
-from arc.ingest.wire import READ_BURST, Connection, WireError, WireOptions, read_varint
+from arc.ingest.packets import WireError, WireOptions, read_varint
+from arc.ingest.wire import READ_BURST, Connection
 from devices.broker import broker_address
 
 # --- on the bytes ---------------------------------------------------------------------------------
