@@ -15,19 +15,11 @@ from hypothesis import strategies as st
 
 from arc.embedded import EmbeddedBroker, free_port
 from arc.ingest.packets import WireError, WireOptions, read_varint
+from arc.ingest.packets import varint as _varint
 from arc.ingest.wire import READ_BURST, Connection
 from devices.broker import broker_address
 
 # --- on the bytes ---------------------------------------------------------------------------------
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def _publish(topic: str, payload: bytes, mid: int, qos: int, *, v5: bool, properties: bytes = b"") -> bytes:
