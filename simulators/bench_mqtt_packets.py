@@ -26,23 +26,16 @@ import time
 import paho.mqtt.client as paho
 from paho.mqtt import __version__ as PAHO_VERSION
 
+from arc.ingest.packets import varint
+
 TOPIC_ROOT = "lifeline"
-
-
-def _remaining_length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, byte = divmod(n, 128)
-        out.append(byte | (128 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def publish_packet(topic: str, payload: bytes, mid: int, v5: bool) -> bytes:
     """A QoS 1 PUBLISH as the broker sends it (MQTT 5: an empty property block)."""
     name = topic.encode()
     body = struct.pack("!H", len(name)) + name + struct.pack("!H", mid) + (b"\x00" if v5 else b"") + payload
-    return b"\x32" + _remaining_length(len(body)) + body
+    return b"\x32" + varint(len(body)) + body
 
 
 def puback_packet(mid: int) -> bytes:
