@@ -247,10 +247,10 @@ class IngestWorker:
             wanted = hbi if hbi is not None and _ACCEPTS_HBI.search(payload) else None
             raised = raised or wanted is not None
             ref = sniff_ref(payload)
-            if ref is not None and not SNIFF_XML.match(payload):
-                replies.append(answer(item.topic, ref, Snu.BUSY, "json", hbi=wanted))
+            fmt = "xml" if SNIFF_XML.match(payload) else "json"
+            if ref is not None and fmt == "json":
+                replies.append(answer(item.topic, ref, Snu.BUSY, fmt, hbi=wanted))
             else:  # XML, or no ref to be found: the general encoder
-                fmt = "xml" if SNIFF_XML.match(payload) else "json"
                 replies.append(make_reply(item.topic, Mrs.reply(ref, Snu.BUSY, hbi=wanted), fmt))
         if raised:
             self.last_shed_at = self.clock.now()
