@@ -301,3 +301,27 @@ async def test_the_broker_disconnecting_us_ends_the_connection_with_its_reason()
     assert transport.closed
     with pytest.raises(WireError, match="0x8e"):
         await connection.closed
+
+
+async def test_the_ingest_warns_when_the_broker_allows_it_few_answers_in_flight(caplog, settings):
+    """Mosquitto's default (max_inflight_messages 20) is also the ingest's window for its answers."""
+    from arc.ingest.worker import IngestWorker
+
+    async def broker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(200)  # CONNECT
+        writer.write(b"\x20\x06\x00\x00\x03\x21\x00\x14")  # CONNACK, MQTT 5, Receive Maximum 20
+        subscribe = await reader.read(200)
+        writer.write(b"\x90\x04" + subscribe[2:4] + b"\x00\x01")  # SUBACK, QoS 1 granted
+        await reader.read(200)  # until the ingest disconnects
+
+    server = await asyncio.start_server(broker, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    ingest = IngestWorker(
+        settings.model_copy(update={"mqtt_url": f"mqtt://127.0.0.1:{port}", "mqtt_protocol": "5"}), None
+    )
+    with caplog.at_level("WARNING", logger="arc.ingest.worker"):
+        await ingest.start(wait_subscribed=5)
+        await ingest.stop()
+    server.close()
+    assert ingest.subscribed.is_set()
+    assert any("only 20 answers unacknowledged" in r.getMessage() for r in caplog.records)
