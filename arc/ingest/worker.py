@@ -3,9 +3,10 @@
 on message   -> three lanes: alarms (and RE/IN), technical statuses (mains, link, battery...),
                 heartbeats (mty PI), told apart by a look at the raw payload (a wrong guess
                 only changes the order, never what is stored or answered).
-                Overload: a heartbeat that would wait longer than the unit waits to resend it is
-                answered snu 6 (busy) with a raised hbi (arc/ingest/shedding.py); the alarm lane
-                is refused (snu 6) only past LIFELINE_INGEST_MAX_BACKLOG, so heartbeats go first
+                Overload: a heartbeat arriving while the queue's oldest has waited over a second
+                is answered snu 6 (busy) with a raised hbi, at the end of the read burst it came
+                in (arc/ingest/shedding.py); the alarm lane is refused (snu 6) only past
+                LIFELINE_INGEST_MAX_BACKLOG, so heartbeats go first
 fast lane    -> alarms never wait behind heartbeats or technical statuses: a batch loop of their
                 own, every loop takes them first, and no waiting for a batch to fill
 batcher      -> up to LIFELINE_INGEST_BATCH_MAX heartbeats, waiting at most
@@ -76,14 +77,14 @@ class IngestWorker:
         self._pending: deque = deque()  # heartbeats
         self._status: deque = deque()  # technical statuses: after alarms, before heartbeats
         self._urgent: deque = deque()  # everything else: the fast lane
-        self._to_shed: deque = deque()  # heartbeats to be answered busy (snu 6)
-        self._shed_wakeup = asyncio.Event()
+        self._to_shed: list[Incoming] = []  # heartbeats of this read burst to be answered busy (snu 6)
         self.shedding = ShedPolicy(
-            settings.ingest_shed_after_seconds, settings.ingest_shed_heartbeats_backlog, settings.ingest_concurrency
+            settings.ingest_shed_after_seconds, settings.ingest_shed_heartbeats_backlog, settings.ingest_shed_queue_seconds
         )
         self._wakeup = asyncio.Event()  # work in either lane
         self._urgent_wakeup = asyncio.Event()  # work in the fast lane
         self._alarm_batches = 0  # fast-lane batches being stored now
+        self._alarms_moved = asyncio.Event()  # an alarm queued, or the last alarm batch finished
         self.last_shed_at: datetime | None = None  # when a heartbeat was last shed with a raised hbi
         self._stopping = False
         self._version = "5" if settings.mqtt_protocol in ("auto", "5") else "3.1.1"
@@ -129,7 +130,6 @@ class IngestWorker:
         ]
         fast = self.settings.ingest_concurrency
         self._tasks.append(asyncio.create_task(self._batch_loop(fast, urgent_only=True), name="ingest-alarms"))
-        self._tasks.append(asyncio.create_task(self._shed_loop(), name="ingest-shedding"))
         try:
             await asyncio.wait_for(self.subscribed.wait(), wait_subscribed)
         except TimeoutError:
@@ -143,7 +143,7 @@ class IngestWorker:
         self._stopping = True
         self._wakeup.set()
         self._urgent_wakeup.set()
-        self._shed_wakeup.set()
+        self._alarms_moved.set()
         connection, batches = self._tasks[0], self._tasks[1:]
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.gather(*batches), 30)
@@ -210,15 +210,18 @@ class IngestWorker:
 
     def _received(self, connection: Connection, topic: str, payload: bytes, mid: int, qos: int) -> None:
         """Each PUBLISH, as the connection reads it (inside its socket callback: no task per message)."""
-        item = Incoming(topic, payload, (connection, mid, qos), received_at=time.monotonic())
+        now = time.monotonic()
+        item = Incoming(topic, payload, (connection, mid, qos), received_at=now)
         if _HEARTBEAT.search(payload):
-            if self.shedding.should_shed(len(self._pending)):
-                # answered by the shedding loop, between alarms: shedding costs about what storing
-                # does, and here, inside the socket callback, it would hold up every alarm behind it
+            pending = self._pending
+            if self.shedding.should_shed(len(pending), pending[0].received_at if pending else None, now):
+                # answered once this read burst is parsed, not here: an alarm read after it in the
+                # same burst is then queued first, and its batch starts before the busy answers
+                if not self._to_shed:
+                    asyncio.get_running_loop().call_soon(self._shed_burst)
                 self._to_shed.append(item)
-                self._shed_wakeup.set()
                 return
-            self._pending.append(item)
+            pending.append(item)
         elif len(self._urgent) + len(self._status) >= self.settings.ingest_max_backlog:
             self._shed(item)
             return
@@ -226,6 +229,7 @@ class IngestWorker:
             self._status.append(item)
         else:
             self._urgent.append(item)
+            self._alarms_moved.set()
             self._urgent_wakeup.set()
         self._wakeup.set()
 
@@ -257,17 +261,12 @@ class IngestWorker:
         MESSAGES.labels("busy").inc(len(items))
         self._reply_and_ack(items, replies, reply_qos=0 if heartbeat else 1)
 
-    async def _shed_loop(self, chunk: int = 100) -> None:
-        """Answer shed heartbeats a chunk at a time, letting alarms in between (they go first)."""
-        hbi = self.settings.ingest_shed_hbi_minutes
-        while not self._stopping:
-            await self._shed_wakeup.wait()
-            self._shed_wakeup.clear()
-            while self._to_shed and not self._stopping:
-                await self._give_way()
-                shed = self._to_shed
-                self._shed_many([shed.popleft() for _ in range(min(chunk, len(shed)))], hbi, heartbeat=True)
-                await asyncio.sleep(0)
+    def _shed_burst(self) -> None:
+        """Answer busy the heartbeats shed while one read burst was parsed (at most READ_BURST):
+        at once, so that what the broker holds in flight for us stays short."""
+        shed, self._to_shed = self._to_shed, []
+        if shed:
+            self._shed_many(shed, self.settings.ingest_shed_hbi_minutes, heartbeat=True)
 
     def _shed_stale(self, batch: list[Incoming]) -> list[Incoming]:
         """The heartbeats of ``batch`` still worth storing; those that waited in the queue longer
@@ -279,19 +278,8 @@ class IngestWorker:
         for item in batch:
             (stale if self.shedding.stale(item.received_at, now) else fresh).append(item)
         if stale:
-            self._to_shed.extend(stale)
-            self._shed_wakeup.set()
+            self._shed_many(stale, self.settings.ingest_shed_hbi_minutes, heartbeat=True)
         return fresh
-
-    def _alarm_in_hand(self) -> bool:
-        return bool(self._urgent or self._alarm_batches)
-
-    async def _give_way(self) -> None:
-        """Wait while an alarm is waiting or being stored: it has the CPU (shedding holds no database
-        lock, and its answers can wait a few ms for an alarm's)."""
-        # polled: alarms come and go within milliseconds, and an Event kept true on every lane change costs more
-        while self._alarm_in_hand() and not self._stopping:  # noqa: ASYNC110
-            await asyncio.sleep(0.001)
 
     # --- batches ----------------------------------------------------------------------
 
@@ -307,8 +295,11 @@ class IngestWorker:
                 lane = self._urgent  # the fast lane first, and at once
             elif self._alarm_batches and not urgent_only and (self._status or self._pending):
                 # another loop is storing alarms: they have the CPU (and no heartbeat transaction is
-                # started to hold a unit's row they need); look again shortly, free to take an alarm
-                await asyncio.sleep(0.001)
+                # started to hold a unit's row they need); wait until they are stored, free to take
+                # an alarm meanwhile (an event, not a poll: a loop polling every millisecond on a
+                # starved CPU took a good part of the alarm's CPU)
+                self._alarms_moved.clear()
+                await self._alarms_moved.wait()
                 continue
             elif self._status and not urgent_only:
                 lane = self._status
@@ -332,8 +323,8 @@ class IngestWorker:
             if not batch:  # another loop took them while this one waited (or all had waited too long)
                 continue
             alarms = lane is self._urgent
-            self._in_hand[number] = started = time.monotonic()
             self._alarm_batches += alarms
+            self._in_hand[number] = time.monotonic()
             try:
                 replies = await self.pipeline.handle(batch)
             except Exception:  # pragma: no cover - handle() answers everything; keep the loop alive
@@ -343,9 +334,9 @@ class IngestWorker:
                 del self._in_hand[number]
                 self._idle_since = time.monotonic()
                 self._alarm_batches -= alarms
+                if alarms and not self._alarm_batches:
+                    self._alarms_moved.set()
             self._reply_and_ack(batch, replies)
-            if lane is self._pending:
-                self.shedding.stored(len(batch), time.monotonic() - started)
 
     def _reply_and_ack(
         self, items: list[Incoming], replies: list[Reply], reply_qos: int | None = None

@@ -121,9 +121,16 @@ class Settings(BaseSettings):
         default=5.0,
         ge=0,
         le=600,
-        description="a heartbeat that would wait longer than this to be stored (heartbeats ahead of it ÷ "
-        "the storing rate), or that has waited longer when its turn comes, is shed: the unit would send "
-        "it again first (arc/ingest/shedding.py)",
+        description="a heartbeat that has waited longer than this when its turn comes is shed: its unit "
+        "is already sending it again (arc/ingest/shedding.py)",
+    )
+    ingest_shed_queue_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=600,
+        description="a heartbeat arriving while the oldest queued one has waited longer than this is shed "
+        "at once: storing is not keeping up, and each heartbeat held is one the broker keeps in flight "
+        "(Mosquitto walks that list for every PUBACK; arc/ingest/shedding.py)",
     )
     ingest_shed_hbi_minutes: int = Field(
         default=120, ge=1, le=1440, description="hbi sent with a shed heartbeat to units that accept one"

@@ -1,5 +1,6 @@
-"""When heartbeats are shed: only when one would wait longer to be stored than its unit waits to
-resend it (or past the memory bound) — a storm the ingest clears in a few seconds is kept whole."""
+"""When heartbeats are shed: when the queue's oldest has waited over a second (storing is not
+keeping up), when one waited past its unit's patience, or past the memory bound — a storm read at
+once is kept whole; and the busy answers go at once, not behind alarms' transactions."""
 
 from __future__ import annotations
 
@@ -14,72 +15,38 @@ from arc.ingest.worker import IngestWorker
 from arc.kit.settings import Settings
 
 
-def policy_storing(per_second: float, *, concurrency: int = 2, batches: int = 5) -> ShedPolicy:
-    """A policy that has seen ``batches`` batches of 200 stored at ``per_second`` in all."""
-    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=concurrency)
-    for _ in range(batches):
-        policy.stored(200, 200 / (per_second / concurrency))
-    return policy
+def policy() -> ShedPolicy:
+    return ShedPolicy(after_seconds=5, ceiling=20_000, queue_seconds=1)
 
 
-def test_a_storm_the_ingest_stores_within_the_units_retransmission_interval_is_kept_whole():
-    policy = policy_storing(4000)
-    # 15,000 heartbeats ahead at 4,000 a second: stored within 4 s, before any unit sends again
-    assert not policy.should_shed(15_000)
+def test_a_storm_read_within_the_queue_limit_is_kept_whole():
+    """20,000 units at once: all read within a second, none waited a second yet — all queued."""
+    assert not policy().should_shed(15_000, oldest=100.0, now=100.6)
 
 
-def test_a_heartbeat_that_would_wait_longer_than_the_retransmission_interval_is_shed():
-    policy = policy_storing(1000)
-    assert policy.should_shed(6_000)  # 6 s of work ahead of it
-    assert not policy.should_shed(4_000)  # 4 s: kept
+def test_a_queue_whose_oldest_has_waited_too_long_sheds_what_arrives():
+    """Sustained overload: storing has fallen a second behind arrivals — shed, however short the
+    queue (each heartbeat held is one the broker keeps in flight for us)."""
+    shedding = policy()
+    assert shedding.should_shed(300, oldest=100.0, now=101.2)
+    assert not shedding.should_shed(300, oldest=100.0, now=100.9)  # catching up: kept again
 
 
-def test_before_anything_is_known_only_the_memory_bound_sheds():
-    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
-    assert not policy.should_shed(2_000)  # a storm's first messages, before its first batch commits
-    assert policy.should_shed(20_000)
+def test_an_empty_queue_never_sheds_and_the_memory_bound_always_does():
+    shedding = policy()
+    assert not shedding.should_shed(0, oldest=None, now=1e9)
+    assert shedding.should_shed(20_000, oldest=100.0, now=100.0)
 
 
-def test_the_rate_follows_the_recent_batches():
-    policy = policy_storing(8000, batches=20)
-    assert not policy.should_shed(30_000 // 2)
-    for _ in range(20):  # the database has slowed down (or the machine is busy)
-        policy.stored(200, 200 / 250)
-    assert 450 < policy.rate() < 550
-    assert policy.should_shed(4_000)  # 8 s at today's rate, though 0.5 s at the old one
-
-
-def test_one_batch_starved_while_a_storm_is_read_does_not_shed_the_storm():
-    """Measured in a 20,000-unit storm: while the ingest read the burst, one batch of 15 heartbeats
-    took 4 s (the loop was reading); judged by it, the rate was 34 a second and 19,500 heartbeats
-    were shed — and came back 10 s later as a second storm. The rate is what storing achieves when
-    it runs, so the fastest recent batch is the judge."""
-    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
-    policy.stored(200, 4.049)  # starved: alone, 100 a second
-    assert policy.rate() is None and not policy.should_shed(5_000)  # one batch is no measure
-    for _ in range(4):
-        policy.stored(200, 0.1)
-    policy.stored(200, 4.049)  # starved again
-    assert policy.rate() > 3000
-    assert not policy.should_shed(15_000)
+def test_the_queue_limit_is_never_longer_than_the_units_patience():
+    assert ShedPolicy(after_seconds=5, ceiling=20_000, queue_seconds=30).queue_seconds == 5
 
 
 def test_a_heartbeat_that_waited_past_the_units_patience_is_stale_when_its_turn_comes():
-    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
-    assert policy.stale(100.0, 105.5)
-    assert not policy.stale(100.0, 104.5)
-    assert not policy.stale(None, 1e9)  # not read by the worker (a test's message): never stale
-
-
-def test_the_small_batches_of_a_quiet_time_do_not_judge_the_rate():
-    """At 560 heartbeats a second batches hold a handful, each mostly a transaction's fixed cost:
-    one heartbeat in 35 ms is not a rate of 57 a second, and a storm arriving after it must not be
-    shed at its 570th heartbeat."""
-    policy = ShedPolicy(after_seconds=5, ceiling=20_000, concurrency=2)
-    for _ in range(20):
-        policy.stored(1, 0.035)
-    assert policy.rate() is None
-    assert not policy.should_shed(5_000)  # only the memory bound, until a real batch is measured
+    shedding = policy()
+    assert shedding.stale(100.0, 105.5)
+    assert not shedding.stale(100.0, 104.5)
+    assert not shedding.stale(None, 1e9)  # not read by the worker (a test's message): never stale
 
 
 # --- the busy answer itself, and when it is sent -------------------------------------------------
@@ -145,7 +112,7 @@ async def test_a_heartbeat_that_waited_too_long_is_answered_busy_not_stored():
         body = b'{"ref":"H%d","cid":"%d","dty":"1","mty":"PI","hbo":"001"}' % (n, n)
         ingest._pending.append(Incoming(f"t/{n}/mrq", body, UNACKED, received_at=now - waited))
     ingest._wakeup.set()
-    tasks = [asyncio.create_task(ingest._batch_loop()), asyncio.create_task(ingest._shed_loop())]
+    tasks = [asyncio.create_task(ingest._batch_loop())]
     try:
         for _ in range(100):
             if stored and len(sent) == 2:
@@ -157,29 +124,77 @@ async def test_a_heartbeat_that_waited_too_long_is_answered_busy_not_stored():
     finally:
         ingest._stopping = True
         ingest._wakeup.set()
-        ingest._shed_wakeup.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def test_shed_heartbeats_wait_while_an_alarm_is_in_hand_and_are_answered_after():
+class Connection:
+    """What the worker needs of a connection here: acknowledgements, counted."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def ack(self, mid: int, qos: int = 1) -> None:
+        self.acked.append(mid)
+
+
+def heartbeat(n: int) -> bytes:
+    return b'{"ref":"H%d","cid":"%d","dty":"1","mty":"PI","hbo":"001"}' % (n, n)
+
+
+async def test_heartbeats_arriving_behind_a_queue_a_second_old_are_answered_busy_once_the_burst_is_read():
+    """The busy answers and their PUBACKs go in the same turn as the burst they came in (no loop of
+    their own to fall behind: at 2x capacity one held 80,000 unanswered), after the burst's alarms
+    were queued — and the queue that was already there is kept to be stored."""
     ingest, sent = worker()
-    loop = asyncio.create_task(ingest._shed_loop())
+    connection = Connection()
+    ingest._pending.append(Incoming("t/0/mrq", heartbeat(0), (connection, 1, 1), received_at=time.monotonic() - 1.5))
+    for n in range(1, 301):
+        ingest._received(connection, f"t/{n}/mrq", heartbeat(n), n + 1, 1)
+    ingest._received(connection, "t/999/mrq", b'{"ref":"A1","cid":"999","dty":"3","stc":"10"}', 999, 1)
+    assert sent == [] and len(ingest._urgent) == 1  # the alarm is queued before any busy answer goes
+    await asyncio.sleep(0)
+    answers = [json.loads(p) for _, p, _ in sent]
+    assert len(answers) == 300 and {(a["snu"], a["hbi"]) for a in answers} == {(6, 180)}
+    assert connection.acked == list(range(2, 302))  # acknowledged with their answers
+    assert len(ingest._pending) == 1  # the old one is still there to be stored
+
+
+async def test_a_heartbeat_batch_waits_for_alarms_being_stored_and_takes_a_new_alarm_meanwhile():
+    """While an alarm batch is being stored, no heartbeat batch starts (the CPU is the alarm's); a
+    loop waiting so is woken by the next alarm, which it stores at once, and by the alarms'
+    end, when it stores the heartbeats."""
+    ingest, _ = worker()
+    handled: list[list[str]] = []
+
+    class Pipeline:
+        async def handle(self, items):
+            handled.append([json.loads(i.payload)["ref"] for i in items])
+            return []
+
+    ingest.pipeline = Pipeline()
+    ingest._reply_and_ack = lambda items, replies, reply_qos=None: None
+    ingest._pending.append(Incoming("t/1/mrq", heartbeat(1), UNACKED, received_at=time.monotonic()))
+    ingest._alarm_batches = 1  # another loop is storing an alarm
+    ingest._wakeup.set()
+    loop = asyncio.create_task(ingest._batch_loop())
     try:
-        ingest._alarm_batches = 1  # an alarm batch is being stored
-        ingest._to_shed.extend(message(str(n), b'{"ref":"H%d","cid":"%d","dty":"1","mty":"PI"}' % (n, n))
-                               for n in range(300))
-        ingest._shed_wakeup.set()
         await asyncio.sleep(0.05)
-        assert sent == []  # the CPU is the alarm's
-        ingest._alarm_batches = 0
+        assert handled == []  # no heartbeat batch while the alarm is stored
+        ingest._received(None, "t/9/mrq", b'{"ref":"A2","cid":"9","dty":"3","stc":"10"}', 0, 0)
+        await asyncio.sleep(0.05)
+        assert handled == [["A2"]]  # the new alarm, at once, by the waiting loop
+        ingest._alarm_batches -= 1  # the first alarm's batch is done
+        ingest._alarms_moved.set()
         for _ in range(100):
-            if len(sent) == 300:
+            if len(handled) == 2:
                 break
             await asyncio.sleep(0.01)
-        assert len(sent) == 300
+        assert handled == [["A2"], ["H1"]]
     finally:
         ingest._stopping = True
-        ingest._shed_wakeup.set()
-        await loop
+        ingest._wakeup.set()
+        ingest._alarms_moved.set()
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
