@@ -20,7 +20,7 @@ seconds. Held to about a second of storing, the list stays a few thousand long.
 
 A reconnect storm is still kept whole: it arrives in well under a second, so no heartbeat is
 queued a second before the storm has been read, and storing it takes a few seconds more
-(20,000 units: ~2.5 s here). Sustained overload, by contrast, ages the queue within a second
+(20,000 units: 2.4–3.3 s here, none shed). Sustained overload, by contrast, ages the queue within a second
 and every further heartbeat is shed until storing catches up. A database that stops answering
 holds its batch; the queue then ages and arrivals are shed, while the ingest's status says
 ``stuck`` (the dashboard's red banner). Alarms are never shed here: they have their own lane

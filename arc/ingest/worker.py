@@ -270,7 +270,7 @@ class IngestWorker:
 
     def _shed_stale(self, batch: list[Incoming]) -> list[Incoming]:
         """The heartbeats of ``batch`` still worth storing; those that waited in the queue longer
-        than the units' patience go to the shedding loop (answered busy, with a raised ``hbi``):
+        than the units' patience are answered busy now, with a raised ``hbi``:
         their units are sending them again, and storing them would only answer a retransmission."""
         now = time.monotonic()
         fresh: list[Incoming] = []
