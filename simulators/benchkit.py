@@ -165,7 +165,10 @@ def start_service(
     client_id: str,
     profile: str | None = None,
     extra_env: dict[str, str] | None = None,
+    cwd: str | None = None,
 ) -> subprocess.Popen:
+    """``lifeline ingest`` in a process of its own; ``cwd``: the source tree whose code it runs
+    (``python -m`` imports from the working directory first)."""
     env = {
         **os.environ,
         "LIFELINE_ENV": "test",
@@ -182,7 +185,7 @@ def start_service(
         command = ["-c", _PROFILED.format(out=profile)]
     else:
         command = ["-m", "arc.cli", "ingest"]
-    return subprocess.Popen([sys.executable, *command], env=env)  # noqa: S603 - our own command
+    return subprocess.Popen([sys.executable, *command], env=env, cwd=cwd)  # noqa: S603 - our own command
 
 
 class CpuCap:
