@@ -1,9 +1,8 @@
-"""Logging set-up, health endpoints and Prometheus metrics."""
+"""Health endpoints and Prometheus metrics (and, re-exported, the logging set-up of arc.kit.logs)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 
@@ -15,22 +14,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from arc.auth.deps import public
+from arc.kit.logs import QUIET_LOGGERS as QUIET_LOGGERS  # re-exported: the set-up lives in arc.kit.logs
+from arc.kit.logs import configure_logging as configure_logging
 from arc.migrate import current_revisions, head_revisions
 from devices.broker import broker_address
 
 HTTP_REQUESTS = Counter("lifeline_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram("lifeline_http_request_seconds", "HTTP request latency", ["method", "route"])
-
-QUIET_LOGGERS = ("amqtt", "transitions", "pgserver", "hbmqtt", "apscheduler.executors.default")
-
-
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class HealthOut(BaseModel):
