@@ -2,6 +2,9 @@
 
 Secrets are never taken from the command line (argv shows in ``ps`` and shell
 history): a user's password is prompted for, or read from standard input.
+
+Every ``lifeline`` invocation (``lifeline ingest`` too) builds these subcommands' parsers, so only
+what parsing needs is imported here; each command imports its own machinery when it runs.
 """
 
 from __future__ import annotations
@@ -15,23 +18,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.audit.service import record
 from arc.auth.models import ROLES
-from arc.auth.service import check_user_fields, create_user
-from arc.erasure import purge
 from arc.kit.clock import Clock
-from arc.kit.crypto import DataCipher
 from arc.kit.db import make_engine, make_sessionmaker, session_scope
 from arc.kit.errors import AppError, NotFound
 from arc.kit.settings import Settings
-from arc.registry.broker_logins import BrokerLogins, FileLogins, logins_for
-from arc.registry.keyrotation import rotate_keys
-from arc.registry.unit_credentials import provision, revoke
-from arc.runtime import resolved_services
 from devices import credentials, dynsec
+
+if TYPE_CHECKING:
+    from arc.registry.broker_logins import BrokerLogins
 
 
 class CommandError(Exception):
@@ -40,6 +40,8 @@ class CommandError(Exception):
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    from arc.runtime import resolved_services  # the embedded PostgreSQL when none is configured
+
     async with resolved_services(settings, broker_needed=False) as live:
         engine = make_engine(live.database_url, pool_size=1)
         try:
@@ -77,6 +79,8 @@ def _user_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def user_add(settings: Settings, args: argparse.Namespace) -> dict:
+    from arc.auth.service import check_user_fields, create_user  # argon2: a hash at import
+
     username = args.username.strip()  # as the API does; then the same rules (arc.auth.service)
     full_name = (args.full_name or username).strip()
     try:
@@ -126,6 +130,8 @@ def _units_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _logins(settings: Settings, args: argparse.Namespace) -> BrokerLogins:
+    from arc.registry.broker_logins import logins_for
+
     if settings.broker_credentials == "dynsec":
         return logins_for(settings)
     passwd = getattr(args, "passwd_file", None) or settings.mosquitto_passwd_file
@@ -140,6 +146,9 @@ def _logins(settings: Settings, args: argparse.Namespace) -> BrokerLogins:
 
 async def units_command(settings: Settings, args: argparse.Namespace) -> dict:
     """The admin page's provision / revoke (arc.registry.unit_credentials), from the host."""
+    from arc.registry.broker_logins import FileLogins
+    from arc.registry.unit_credentials import provision, revoke
+
     if args.units_command == "dynsec-init":
         return dynsec_init(settings, args)
     cid = credentials.check_cid(args.cid)
@@ -211,6 +220,9 @@ def _keys_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def keys_rotate(settings: Settings, args: argparse.Namespace) -> dict:
+    from arc.kit.crypto import DataCipher
+    from arc.registry.keyrotation import rotate_keys
+
     cipher = DataCipher.from_settings(settings)
     async with database(settings) as maker, session_scope(maker) as session:
         report = await rotate_keys(session, cipher)
@@ -237,6 +249,8 @@ def _purge_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def purge_command(settings: Settings, args: argparse.Namespace) -> dict:
+    from arc.erasure import purge
+
     async with database(settings) as maker, session_scope(maker) as session:
         report = await purge(session, Clock().now(), settings, dry_run=args.dry_run, actor=_cli_actor())
     return {**asdict(report), "dry_run": args.dry_run}
