@@ -2,6 +2,9 @@
 
 Mounted by the composition layer (arc/cli.py) as ``EXTRA_COMMANDS["billing"] = COMMAND``.
 Bad input is a one-line error naming the problem, exit status 2, and nothing written.
+
+Every ``lifeline`` command (``lifeline ingest`` too) builds this parser, so only what parsing needs
+is imported here (the argument types); the billing machinery is imported when a command runs.
 """
 
 from __future__ import annotations
@@ -10,23 +13,18 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from arc.kit.clock import Clock
-from arc.kit.db import make_engine, make_sessionmaker, session_scope
-from arc.kit.errors import AppError
-from billing.exports import FORMATS, write_export
-from billing.invoicing import BillingDataError
-from billing.jobs import daily
+from billing.exports import FORMATS
 from billing.money import money, parse_pounds
 from billing.periods import Quarter
-from billing.reports import check_range, export_rows, income
-from billing.runs import RunSummary, run_quarter
-from billing.settings import BillingSettings, get_billing_settings
-from billing.tariffs import set_price
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from billing.runs import RunSummary
+    from billing.settings import BillingSettings
 
 
 def _date(text: str) -> date:
@@ -71,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _summary_table(summary: RunSummary) -> Table:
+    from rich.table import Table
+
     title = f"Billing run {summary.quarter}" + (" (dry run: nothing written)" if summary.dry_run else "")
     table = Table(title=title)
     table.add_column("")
@@ -87,6 +87,12 @@ def _summary_table(summary: RunSummary) -> Table:
 
 
 async def _run(maker, args, billing: BillingSettings, console: Console) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arc.kit.clock import Clock
+    from billing.runs import run_quarter
+
     if args.batch_size:
         if args.batch_size < 1:
             raise ValueError("--batch-size must be at least 1")
@@ -112,6 +118,10 @@ async def _run(maker, args, billing: BillingSettings, console: Console) -> None:
 
 
 async def _income(maker, args, console: Console) -> None:
+    from rich.table import Table
+
+    from billing.reports import income
+
     async with maker() as s:
         report = await income(s, args.fy)
     table = Table(title=f"Income by service period, financial year {args.fy}/{(args.fy + 1) % 100:02d}")
@@ -130,6 +140,9 @@ async def _income(maker, args, console: Console) -> None:
 
 
 async def _export(maker, args, billing: BillingSettings, console: Console) -> None:
+    from billing.exports import write_export
+    from billing.reports import check_range, export_rows
+
     check_range(args.start, args.end)
     if not args.output.parent.exists():
         raise ValueError(f"--output folder {args.output.parent} does not exist")
@@ -139,6 +152,9 @@ async def _export(maker, args, billing: BillingSettings, console: Console) -> No
 
 
 async def _price(maker, args, console: Console) -> None:
+    from arc.kit.db import session_scope
+    from billing.tariffs import set_price
+
     async with session_scope(maker) as s:
         await set_price(s, args.tariff, args.weekly, args.effective_from)
     console.print(f"tariff {args.tariff}: {money(args.weekly)} a week from {args.effective_from}")
@@ -146,6 +162,15 @@ async def _price(maker, args, console: Console) -> None:
 
 async def run(settings, args: argparse.Namespace) -> None:
     """The runner arc/cli.py calls with the service settings and the parsed arguments."""
+    from rich.console import Console
+
+    from arc.kit.clock import Clock
+    from arc.kit.db import make_engine, make_sessionmaker
+    from arc.kit.errors import AppError
+    from billing.invoicing import BillingDataError
+    from billing.jobs import daily
+    from billing.settings import get_billing_settings
+
     if not settings.database_url:
         raise SystemExit(
             "lifeline billing needs LIFELINE_DATABASE_URL (the demo's embedded database is private)"

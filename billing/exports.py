@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
-from billing.reports import EXPORT_COLUMNS
-
+# billing.reports (the queries, the models) is imported where the rows are written: ``FORMATS`` is
+# read by ``lifeline billing export``'s parser, built by every ``lifeline`` command (the ingest too)
 FORMATS = ("csv", "xlsx")
 NUMERIC = {"weeks", "net", "vat", "gross"}
 
@@ -22,6 +22,8 @@ async def write_export(rows: AsyncIterator[dict], fmt: str, target: Path | io.By
 
 
 async def _csv(rows, target) -> int:
+    from billing.reports import EXPORT_COLUMNS
+
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -39,6 +41,8 @@ async def _csv(rows, target) -> int:
 
 async def _xlsx(rows, target) -> int:
     from openpyxl import Workbook
+
+    from billing.reports import EXPORT_COLUMNS
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("documents")
