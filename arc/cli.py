@@ -1,4 +1,11 @@
-"""The ``lifeline`` command: demo, serve, migrate and friends."""
+"""The ``lifeline`` command: demo, serve, migrate and friends.
+
+Every invocation builds the whole parser, so this module and the subcommands' argument functions
+import only what parsing needs; each runner imports its own machinery. ``lifeline ingest`` (the
+process a supervisor restarts after a crash, receiving no alarm until it has subscribed) thus loads
+the ingest worker and not the web app, billing, PDF or statistics code
+(tests/arc/test_ingest_start.py; simulators/bench_restart.py measures the start).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +17,15 @@ import signal
 import sys
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from arc import migrate
-from arc.app import create_app
 from arc.commands import SECURITY_COMMANDS
+from arc.kit.logs import configure_logging
 from arc.kit.settings import Settings, get_settings
-from arc.live.server import LiveAwareServer
-from arc.observability import configure_logging
-from arc.runtime import resolved_services
-from billing import demo as billing_demo
 from billing.cli import COMMAND as BILLING_COMMAND
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("lifeline")
 
@@ -165,6 +169,8 @@ def server_config(app, settings: Settings, **overrides) -> uvicorn.Config:
     """How uvicorn serves the app. Forwarding headers are believed only from the proxies in
     LIFELINE_FORWARDED_ALLOW_IPS (uvicorn's own default trusts 127.0.0.1, so anything on the host
     could forge the audited client address and dodge the per-address log-in limit)."""
+    import uvicorn
+
     proxies = [ip.strip() for ip in settings.forwarded_allow_ips.split(",") if ip.strip()]
     options = dict(
         host=settings.host,
@@ -185,6 +191,11 @@ def server_config(app, settings: Settings, **overrides) -> uvicorn.Config:
 
 
 async def _serve(settings: Settings, *, seed: bool, fleet: int) -> None:
+    from arc import migrate
+    from arc.app import create_app
+    from arc.live.server import LiveAwareServer
+    from arc.runtime import resolved_services
+
     started = time.perf_counter()
     async with resolved_services(settings, fleet_cids=demo_cids(fleet)) as live:
         if settings.mqtt_url is None and live.mqtt_protocol == "auto":
@@ -208,6 +219,7 @@ async def _seed(settings: Settings) -> None:
     from arc.kit.crypto import DataCipher
     from arc.kit.db import make_engine, make_sessionmaker, session_scope
     from arc.seed import demo_cids, print_demo_users, seed_demo, seed_demo_users
+    from billing import demo as billing_demo
 
     engine = make_engine(settings.database_url, pool_size=1)
     try:
@@ -230,6 +242,9 @@ def time_now():
 
 
 async def _migrate(settings: Settings) -> None:
+    from arc import migrate
+    from arc.runtime import resolved_services
+
     async with resolved_services(
         settings.model_copy(update={"mqtt_url": settings.mqtt_url or "mqtt://unused"})
     ) as live:
