@@ -307,6 +307,8 @@ class IngestWorker:
                 lane = self._pending
                 if len(lane) < batch_max and wait:
                     await asyncio.sleep(wait)
+                    if self._urgent:  # an alarm came while the batch filled: it goes first
+                        lane = self._urgent
             else:
                 self._idle_since = time.monotonic()
                 wakeup.clear()

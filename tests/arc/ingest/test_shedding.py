@@ -198,3 +198,34 @@ async def test_a_heartbeat_batch_waits_for_alarms_being_stored_and_takes_a_new_a
         ingest._alarms_moved.set()
         loop.cancel()
         await asyncio.gather(loop, return_exceptions=True)
+
+
+async def test_an_alarm_arriving_while_a_heartbeat_batch_fills_is_stored_first():
+    """A loop waiting a few ms for its heartbeat batch to fill takes the alarm that came meanwhile,
+    not the heartbeats it had chosen before it waited."""
+    ingest, _ = worker()
+    ingest.settings = ingest.settings.model_copy(update={"ingest_batch_wait_ms": 50})
+    handled: list[list[str]] = []
+
+    class Pipeline:
+        async def handle(self, items):
+            handled.append([json.loads(i.payload)["ref"] for i in items])
+            return []
+
+    ingest.pipeline = Pipeline()
+    ingest._reply_and_ack = lambda items, replies, reply_qos=None: None
+    ingest._received(None, "t/1/mrq", heartbeat(1), 0, 0)
+    loop = asyncio.create_task(ingest._batch_loop())
+    try:
+        await asyncio.sleep(0.01)  # the loop is waiting for more heartbeats
+        ingest._received(None, "t/9/mrq", b'{"ref":"A3","cid":"9","dty":"3","stc":"10"}', 0, 0)
+        for _ in range(100):
+            if len(handled) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert handled == [["A3"], ["H1"]]
+    finally:
+        ingest._stopping = True
+        ingest._wakeup.set()
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
