@@ -30,7 +30,7 @@ from collections import defaultdict
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from simulators.benchkit import CID_BASE, drop_database, setup_database
+from simulators.benchkit import CID_BASE, add_pg_argument, drop_database, setup_database
 
 _WORDS = re.compile(r"\s+")
 
@@ -197,11 +197,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--no-customers", action="store_true", help="units not installed at any customer")
     parser.add_argument("--batch", type=int, default=1, help="alarms per transaction (the fast lane takes up to 10)")
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server where the scratch database is made",
-    )
+    add_pg_argument(parser)
     asyncio.run(run(parser.parse_args(argv)))
 
 

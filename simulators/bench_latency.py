@@ -35,7 +35,7 @@ import aiomqtt
 import httpx
 
 from devices.broker import broker_address
-from simulators.benchkit import latency_summary, own_broker, percentile
+from simulators.benchkit import add_pg_argument, latency_summary, own_broker, percentile
 from simulators.sse import sse_events
 
 CID_BASE = 8_800_000
@@ -297,11 +297,7 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of background load before probing")
     parser.add_argument("--streams", type=int, default=1, help="dashboards connected at once")
     parser.add_argument("--target-ms", type=float, default=250.0)
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server where the scratch database is made",
-    )
+    add_pg_argument(parser)
     parser.add_argument(
         "--mqtt",
         default=os.environ.get("LIFELINE_BENCH_MQTT"),

@@ -281,9 +281,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--profile", metavar="FILE", help="run the service under cProfile (CPU time), print where it went"
     )
-    parser.add_argument(
-        "--pg", default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
+    kit.add_pg_argument(parser)
     parser.add_argument("--mqtt", default=None, help="an existing broker (default: start one)")
     args = parser.parse_args(argv)
 

@@ -29,6 +29,7 @@ import uuid
 
 from simulators.benchkit import (
     CID_BASE,
+    add_pg_argument,
     drop_database,
     paho_client,
     process_cpu,
@@ -121,11 +122,7 @@ def main(argv=None) -> dict[str, list[float]]:
     parser.add_argument(
         "--mqtt", default=os.environ.get("LIFELINE_BENCH_MQTT", "mqtt://127.0.0.1:1883"), help="the broker"
     )
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server where the scratch database is made",
-    )
+    add_pg_argument(parser)
     args = parser.parse_args(argv)
     figures = asyncio.run(run(args))
     report(args, figures)

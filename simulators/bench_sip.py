@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from simulators.bench_latency import CID_BASE, _mqtt_client, scratch_service
-from simulators.benchkit import latency_summary
+from simulators.benchkit import add_pg_argument, latency_summary
 from simulators.sip import Exchange, KamailioEdge, SippUnit, tools_missing
 
 REF = re.compile(r"<ref>([^<]+)</ref>")
@@ -176,11 +176,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--units", type=int, default=10, help="SIP units, one sipp process each (as many MQTT units again)"
     )
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server where the scratch database is made (over TCP: the edge reads it too)",
-    )
+    add_pg_argument(parser, help="PostgreSQL server where the scratch database is made (over TCP: the edge reads it too)")
     parser.add_argument("--mqtt", default=os.environ.get("LIFELINE_BENCH_MQTT", "mqtt://127.0.0.1:1883"))
     return parser.parse_args(argv)
 

@@ -25,7 +25,7 @@ import os
 import statistics
 import time
 
-from simulators.benchkit import CID_BASE, drop_database, process_cpu, setup_database
+from simulators.benchkit import CID_BASE, add_pg_argument, drop_database, process_cpu, setup_database
 
 ROOT = "store"
 
@@ -171,11 +171,7 @@ def main(argv=None) -> dict[str, list[float]]:
     )
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the warm-up")
     parser.add_argument("--profile", help="write a cProfile (CPU time) of the measured rounds here")
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server where the scratch database is made",
-    )
+    add_pg_argument(parser)
     args = parser.parse_args(argv)
     figures = asyncio.run(run(args))
     report(args, figures)

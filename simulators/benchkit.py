@@ -289,6 +289,13 @@ async def alarms_by_cid(database_url: str, cids: list[str]) -> dict[str, int]:
     return {r["cid"]: r["n"] for r in rows}
 
 
+def add_pg_argument(parser, help: str = "PostgreSQL server where the scratch database is made") -> None:
+    """``--pg``: the server the bench makes its scratch database on (LIFELINE_BENCH_PG, else local)."""
+    parser.add_argument(
+        "--pg", default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"), help=help
+    )
+
+
 def own_broker() -> tuple[subprocess.Popen, str]:
     """A Mosquitto of our own on a free port, tuned as the shipped deploy/mosquitto.conf
     (``max_queued_messages 100000``: the default 1,000 drops QoS 1 messages for a busy ingest;

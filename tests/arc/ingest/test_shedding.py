@@ -161,11 +161,8 @@ async def test_heartbeats_arriving_behind_a_queue_a_second_old_are_answered_busy
     assert len(ingest._pending) == 1  # the old one is still there to be stored
 
 
-async def test_a_heartbeat_batch_waits_for_alarms_being_stored_and_takes_a_new_alarm_meanwhile():
-    """While an alarm batch is being stored, no heartbeat batch starts (the CPU is the alarm's); a
-    loop waiting so is woken by the next alarm, which it stores at once, and by the alarms'
-    end, when it stores the heartbeats."""
-    ingest, _ = worker()
+def recording(ingest: IngestWorker) -> list[list[str]]:
+    """The refs of each batch the worker hands its pipeline (a fake one: nothing stored or answered)."""
     handled: list[list[str]] = []
 
     class Pipeline:
@@ -175,6 +172,30 @@ async def test_a_heartbeat_batch_waits_for_alarms_being_stored_and_takes_a_new_a
 
     ingest.pipeline = Pipeline()
     ingest._reply_and_ack = lambda items, replies, reply_qos=None: None
+    return handled
+
+
+async def until(condition, seconds: float = 1.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def stop(ingest: IngestWorker, task: asyncio.Task) -> None:
+    ingest._stopping = True
+    ingest._wakeup.set()
+    ingest._alarms_moved.set()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_heartbeat_batch_waits_for_alarms_being_stored_and_takes_a_new_alarm_meanwhile():
+    """While an alarm batch is being stored, no heartbeat batch starts (the CPU is the alarm's); a
+    loop waiting so is woken by the next alarm, which it stores at once, and by the alarms'
+    end, when it stores the heartbeats."""
+    ingest, _ = worker()
+    handled = recording(ingest)
     ingest._pending.append(Incoming("t/1/mrq", heartbeat(1), UNACKED, received_at=time.monotonic()))
     ingest._alarm_batches = 1  # another loop is storing an alarm
     ingest._wakeup.set()
@@ -187,17 +208,10 @@ async def test_a_heartbeat_batch_waits_for_alarms_being_stored_and_takes_a_new_a
         assert handled == [["A2"]]  # the new alarm, at once, by the waiting loop
         ingest._alarm_batches -= 1  # the first alarm's batch is done
         ingest._alarms_moved.set()
-        for _ in range(100):
-            if len(handled) == 2:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(handled) == 2)
         assert handled == [["A2"], ["H1"]]
     finally:
-        ingest._stopping = True
-        ingest._wakeup.set()
-        ingest._alarms_moved.set()
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
+        await stop(ingest, loop)
 
 
 async def test_an_alarm_arriving_while_a_heartbeat_batch_fills_is_stored_first():
@@ -205,27 +219,13 @@ async def test_an_alarm_arriving_while_a_heartbeat_batch_fills_is_stored_first()
     not the heartbeats it had chosen before it waited."""
     ingest, _ = worker()
     ingest.settings = ingest.settings.model_copy(update={"ingest_batch_wait_ms": 50})
-    handled: list[list[str]] = []
-
-    class Pipeline:
-        async def handle(self, items):
-            handled.append([json.loads(i.payload)["ref"] for i in items])
-            return []
-
-    ingest.pipeline = Pipeline()
-    ingest._reply_and_ack = lambda items, replies, reply_qos=None: None
+    handled = recording(ingest)
     ingest._received(None, "t/1/mrq", heartbeat(1), 0, 0)
     loop = asyncio.create_task(ingest._batch_loop())
     try:
         await asyncio.sleep(0.01)  # the loop is waiting for more heartbeats
         ingest._received(None, "t/9/mrq", b'{"ref":"A3","cid":"9","dty":"3","stc":"10"}', 0, 0)
-        for _ in range(100):
-            if len(handled) == 2:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(handled) == 2)
         assert handled == [["A3"], ["H1"]]
     finally:
-        ingest._stopping = True
-        ingest._wakeup.set()
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
+        await stop(ingest, loop)
