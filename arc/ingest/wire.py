@@ -86,6 +86,9 @@ class Connection(asyncio.Protocol):
         self._last_read = self._last_write = time.monotonic()
         self._keepalive_task: asyncio.Task | None = None
         self.session_present = False
+        # packets parsed per turn of the loop; the worker lowers it while an alarm is being stored,
+        # so that each of the alarm's awaits waits for a short slice of reading, not a long one
+        self.read_burst = READ_BURST
 
     # --- the ingest's side -----------------------------------------------------------------
 
@@ -175,7 +178,7 @@ class Connection(asyncio.Protocol):
     def _drain(self) -> None:
         self._drain_scheduled = False
         try:
-            more = self._parse(READ_BURST)
+            more = self._parse(self.read_burst)
         except (WireError, IndexError, struct.error, UnicodeDecodeError) as exc:
             self.close(f"protocol error: {exc}")
             return

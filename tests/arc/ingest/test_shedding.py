@@ -1,6 +1,6 @@
 """When heartbeats are shed: when the queue's oldest has waited over a second (storing is not
 keeping up), when one waited past its unit's patience, or past the memory bound — a storm read at
-once is kept whole; and the busy answers go at once, not behind alarms' transactions."""
+once is kept whole; and the busy answers go soon and together, but after an alarm being stored."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import json
 import time
 import xml.etree.ElementTree as ET
 
-from arc.ingest.replies import Incoming
+from arc.ingest.replies import Incoming, Reply
 from arc.ingest.shedding import ShedPolicy
-from arc.ingest.worker import IngestWorker
+from arc.ingest.wire import READ_BURST
+from arc.ingest.worker import ALARM_READ_BURST, SHED_EVERY, SHED_HOLD_MAX, IngestWorker
 from arc.kit.settings import Settings
 
 
@@ -52,8 +53,6 @@ def test_a_heartbeat_that_waited_past_the_units_patience_is_stale_when_its_turn_
 # --- the busy answer itself, and when it is sent -------------------------------------------------
 
 
-
-
 UNACKED = (None, 1, 1)  # no broker connection to acknowledge to in these tests
 
 
@@ -68,8 +67,13 @@ class Published(list):
 
 
 def worker() -> tuple[IngestWorker, Published]:
-    settings = Settings(env="test", database_url="postgresql+asyncpg://unused/unused", mqtt_url="mqtt://unused",
-                        mqtt_topic_root="t", ingest_shed_hbi_minutes=180)
+    settings = Settings(
+        env="test",
+        database_url="postgresql+asyncpg://unused/unused",
+        mqtt_url="mqtt://unused",
+        mqtt_topic_root="t",
+        ingest_shed_hbi_minutes=180,
+    )
     ingest = IngestWorker(settings, None)
     sent = Published()
     ingest.publisher.publish_nowait = sent
@@ -78,12 +82,20 @@ def worker() -> tuple[IngestWorker, Published]:
 
 def test_a_shed_heartbeat_is_answered_busy_in_its_own_format_with_hbi_only_if_the_unit_accepts_one():
     ingest, sent = worker()
-    ingest._shed(message("44", b"<mrq><ref>X1</ref><cid>44</cid><dty>1</dty><mty>PI</mty><hbo>001</hbo></mrq>"),
-                 hbi=180, heartbeat=True)
+    ingest._shed(
+        message("44", b"<mrq><ref>X1</ref><cid>44</cid><dty>1</dty><mty>PI</mty><hbo>001</hbo></mrq>"),
+        hbi=180,
+        heartbeat=True,
+    )
     ingest._shed(message("45", b'{"ref":"J1","cid":"45","dty":"1","mty":"PI"}'), hbi=180, heartbeat=True)
     xml_answer, json_answer = sent
     root = ET.fromstring(xml_answer[1])  # noqa: S314 - our own reply
-    assert (xml_answer[0], root.findtext("ref"), root.findtext("snu"), root.findtext("hbi")) == ("t/44/mrs", "X1", "6", "180")
+    assert (xml_answer[0], root.findtext("ref"), root.findtext("snu"), root.findtext("hbi")) == (
+        "t/44/mrs",
+        "X1",
+        "6",
+        "180",
+    )
     assert json.loads(json_answer[1]) == {"ref": "J1", "snu": 6, "ste": json.loads(json_answer[1])["ste"]}
     assert [qos for _, _, qos in sent] == [0, 0]  # a lost busy answer costs one retransmission
 
@@ -143,18 +155,20 @@ def heartbeat(n: int) -> bytes:
     return b'{"ref":"H%d","cid":"%d","dty":"1","mty":"PI","hbo":"001"}' % (n, n)
 
 
-async def test_heartbeats_arriving_behind_a_queue_a_second_old_are_answered_busy_once_the_burst_is_read():
-    """The busy answers and their PUBACKs go in the same turn as the burst they came in (no loop of
-    their own to fall behind: at 2x capacity one held 80,000 unanswered), after the burst's alarms
-    were queued — and the queue that was already there is kept to be stored."""
+async def test_heartbeats_arriving_behind_a_queue_a_second_old_are_answered_busy_together_soon_after():
+    """The busy answers and their PUBACKs go together within a few ms of their reads (no loop of
+    their own to fall behind: at 2x capacity one held 80,000 unanswered), after the alarms read
+    meanwhile were queued — and the queue that was already there is kept to be stored."""
     ingest, sent = worker()
     connection = Connection()
-    ingest._pending.append(Incoming("t/0/mrq", heartbeat(0), (connection, 1, 1), received_at=time.monotonic() - 1.5))
+    ingest._pending.append(
+        Incoming("t/0/mrq", heartbeat(0), (connection, 1, 1), received_at=time.monotonic() - 1.5)
+    )
     for n in range(1, 301):
         ingest._received(connection, f"t/{n}/mrq", heartbeat(n), n + 1, 1)
     ingest._received(connection, "t/999/mrq", b'{"ref":"A1","cid":"999","dty":"3","stc":"10"}', 999, 1)
     assert sent == [] and len(ingest._urgent) == 1  # the alarm is queued before any busy answer goes
-    await asyncio.sleep(0)
+    await until(lambda: sent, seconds=SHED_EVERY * 20)
     answers = [json.loads(p) for _, p, _ in sent]
     assert len(answers) == 300 and {(a["snu"], a["hbi"]) for a in answers} == {(6, 180)}
     assert connection.acked == list(range(2, 302))  # acknowledged with their answers
@@ -229,3 +243,50 @@ async def test_an_alarm_arriving_while_a_heartbeat_batch_fills_is_stored_first()
         assert handled == [["A3"], ["H1"]]
     finally:
         await stop(ingest, loop)
+
+
+async def test_while_an_alarm_is_stored_busy_answers_wait_and_reading_goes_in_short_slices():
+    """The CPU is the alarm's while it is stored: heartbeats shed meanwhile are answered once its
+    batch is done (or after SHED_HOLD_MAX at most), and the connection parses only
+    ALARM_READ_BURST packets a turn, so each of the alarm's awaits waits for little reading."""
+    ingest, sent = worker()
+    release = asyncio.Event()
+
+    class Pipeline:
+        async def handle(self, items):
+            await release.wait()
+            return [Reply("t/9/mrs", b'{"ref":"A1","snu":4}', 4) for _ in items]
+
+    class Reading:
+        read_burst = READ_BURST
+
+    reading = Reading()
+    ingest.pipeline = Pipeline()
+    ingest.publisher.client = reading
+    ingest._pending.append(Incoming("t/0/mrq", heartbeat(0), UNACKED, received_at=time.monotonic() - 1.5))
+    ingest._received(None, "t/9/mrq", b'{"ref":"A1","cid":"9","dty":"3","stc":"10"}', 0, 0)
+    task = asyncio.create_task(ingest._batch_loop(urgent_only=True))
+    try:
+        await until(lambda: ingest._alarm_batches == 1)
+        assert reading.read_burst == ALARM_READ_BURST
+        for n in range(1, 11):
+            ingest._received(None, f"t/{n}/mrq", heartbeat(n), 0, 0)
+        await asyncio.sleep(SHED_EVERY * 4)
+        assert sent == []  # held while the alarm is stored
+        release.set()
+        await until(lambda: len(sent) == 11)
+        assert sorted(json.loads(p)["snu"] for _, p, _ in sent) == [4] + [6] * 10
+        assert reading.read_burst == READ_BURST and not task.done()
+    finally:
+        await stop(ingest, task)
+
+
+async def test_busy_answers_are_held_for_an_alarm_no_longer_than_shed_hold_max():
+    ingest, sent = worker()
+    ingest._alarm_batches = 1  # an alarm that is taking long to store
+    ingest._pending.append(Incoming("t/0/mrq", heartbeat(0), UNACKED, received_at=time.monotonic() - 1.5))
+    ingest._received(None, "t/1/mrq", heartbeat(1), 0, 0)
+    await asyncio.sleep(SHED_HOLD_MAX / 2)
+    assert sent == []
+    await until(lambda: sent, seconds=SHED_HOLD_MAX * 2)
+    assert [json.loads(p)["snu"] for _, p, _ in sent] == [6]
