@@ -1,6 +1,6 @@
 """Where an alarm's milliseconds go inside the ingest: one new alarm per transaction, statement by statement.
 
-    python -m simulators.bench_alarm_path [--alarms 300] [--batch 1]
+    python -m simulators.bench_alarm_path [--alarms 300] [--batch 1] [--ping local|round-trip]
 
 The real pipeline (``arc.ingest.pipeline.Pipeline``: decode, store in the inbox, mark the unit
 heard, lock the unit, triage, open the alarm with its log row and live event, record the
@@ -142,7 +142,7 @@ async def run(args) -> None:
     try:
         database_url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
         settings = Settings(env="test", database_url=database_url, mqtt_url="mqtt://unused", mqtt_topic_root="path")
-        engine = make_engine(database_url)
+        engine = make_engine(database_url, local_ping=args.ping == "local")
         timings = Timings()
         timings.watch(engine.sync_engine)
         pipeline = Pipeline(settings, make_sessionmaker(engine), Clock())
@@ -197,6 +197,10 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--no-customers", action="store_true", help="units not installed at any customer")
     parser.add_argument("--batch", type=int, default=1, help="alarms per transaction (the fast lane takes up to 10)")
+    parser.add_argument(
+        "--ping", choices=("local", "round-trip"), default="local",
+        help="before each transaction: check the pooled connection is open (lifeline ingest) or ping it (the web app)",
+    )
     add_pg_argument(parser)
     asyncio.run(run(parser.parse_args(argv)))
 
