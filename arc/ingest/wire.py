@@ -57,6 +57,12 @@ from arc.ingest.packets import (
 READ_BURST = 1000  # packets parsed per turn of the event loop (~4 ms when that many are waiting)
 
 
+TOPICS_CACHED = 100_000  # answer topics kept encoded (one per unit answered)
+_TOPICS: dict[str, bytes] = {}
+_FIRST_BYTES = (b"\x30", b"\x32")  # PUBLISH at QoS 0, 1
+_SMALL = [bytes((n,)) for n in range(128)]  # a remaining length under 128 is one byte
+
+
 class Connection(asyncio.Protocol):
     """One connection to the broker. ``await open_connection(...)``, then ``subscribe``; ``closed``
     is a future that completes (with ``WireError``) when the connection ends, for whatever reason."""
@@ -291,14 +297,19 @@ class Connection(asyncio.Protocol):
     # --- writing -----------------------------------------------------------------------------
 
     def _publish_packet(self, topic: str, payload: bytes, qos: int) -> bytes:
-        head = text(topic)
+        head = _TOPICS.get(topic)
+        if head is None:  # the topic's length and bytes, once per unit (every answer to it reuses them)
+            if len(_TOPICS) >= TOPICS_CACHED:
+                _TOPICS.clear()
+            head = _TOPICS[topic] = text(topic)
         if qos:
             mid = self._new_id()
             self._inflight.add(mid)
             head += U16.pack(mid)
         if self.v5:
             head += b"\x00"
-        return bytes((0x30 | (qos << 1),)) + varint(len(head) + len(payload)) + head + payload
+        size = len(head) + len(payload)
+        return (_FIRST_BYTES[qos] + (_SMALL[size] if size < 128 else varint(size))) + head + payload
 
     def _new_id(self) -> int:
         while True:

@@ -22,15 +22,14 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 import signal
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
@@ -39,25 +38,23 @@ from arc.ingest.packets import WireError
 from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.replies import Reply, answer, make_reply
 from arc.ingest.shedding import ShedPolicy
+from arc.ingest.sniff import accepts_hbi, is_heartbeat, is_technical_status
 from arc.ingest.wire import READ_BURST, Connection
 from arc.kit.clock import Clock
 from arc.kit.settings import Settings
 from devices.broker import broker_address
 from devices.protocol import Mrs, mrq_subscription
-from devices.protocol.codes import Snu, StatusCategory, status_category
+from devices.protocol.codes import Snu
 from devices.protocol.reading import SNIFF_XML, sniff_ref
+
+if TYPE_CHECKING:  # the ingest alone (lifeline ingest) has no web app to load
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
 # A life-safety receiver is back within about a second of the broker: short, capped, jittered
 # (jitter keeps several service processes from reconnecting in lock step)
 BACKOFF_START, BACKOFF_MAX = 0.1, 1.0
-# a heartbeat, by its mty tag (JSON or XML, any case); anything else takes the fast lane
-_HEARTBEAT = re.compile(rb'"mty"\s*:\s*"pi"|<mty>\s*pi\s*</mty>', re.IGNORECASE)
-# a technical status (mains, link, battery...): its stc, and not a reset or update of an alarm's session
-_STATUS_CODE = re.compile(rb'"stc"\s*:\s*"\s*(\w{1,8})|<stc>\s*(\w{1,8})', re.IGNORECASE)
-_ACCEPTS_HBI = re.compile(rb'"hbo"\s*:\s*"\s*0*1\s*"|<hbo>\s*0*1\s*</hbo>', re.IGNORECASE)
-_SESSION_OF_ALARM = re.compile(rb'"mty"\s*:\s*"(?:re|in)"|<mty>\s*(?:re|in)\s*</mty>', re.IGNORECASE)
 SMALL_SEND_WINDOW = 100  # answers in flight a broker should allow the ingest (Mosquitto's default: 20)
 # shed heartbeats are answered busy in groups, at most this long after the first of a group was
 # read: at twice capacity a read holds a few packets, and answering each read's on its own cost
@@ -220,7 +217,7 @@ class IngestWorker:
         """Each PUBLISH, as the connection reads it (inside its socket callback: no task per message)."""
         now = time.monotonic()
         item = Incoming(topic, payload, (connection, mid, qos), received_at=now)
-        if _HEARTBEAT.search(payload):
+        if is_heartbeat(payload):
             pending = self._pending
             if self.shedding.should_shed(len(pending), pending[0].received_at if pending else None, now):
                 # answered together a few ms later, not here: an alarm read after it is then queued
@@ -233,7 +230,7 @@ class IngestWorker:
         elif len(self._urgent) + len(self._status) >= self.settings.ingest_max_backlog:
             self._shed(item)
             return
-        elif _is_technical_status(payload):
+        elif is_technical_status(payload):
             self._status.append(item)
         else:
             self._urgent.append(item)
@@ -256,7 +253,7 @@ class IngestWorker:
         raised = False
         for item in items:
             payload = item.payload
-            wanted = hbi if hbi is not None and _ACCEPTS_HBI.search(payload) else None
+            wanted = hbi if hbi is not None and accepts_hbi(payload) else None
             raised = raised or wanted is not None
             ref = sniff_ref(payload)
             fmt = "xml" if SNIFF_XML.match(payload) else "json"
@@ -380,14 +377,6 @@ class IngestWorker:
             connection, mid, qos = item.token
             if connection is not None:  # one that has ended acknowledges nothing: the broker redelivers
                 connection.ack(mid, qos)
-
-
-def _is_technical_status(payload: bytes) -> bool:
-    found = _STATUS_CODE.search(payload)
-    if found is None or _SESSION_OF_ALARM.search(payload):
-        return False
-    code = (found.group(1) or found.group(2)).decode("ascii", "replace")
-    return status_category(code) == StatusCategory.TECHNICAL
 
 
 def reconnect_delay(backoff: float) -> float:
