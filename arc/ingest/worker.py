@@ -1,14 +1,15 @@
 """The ingest worker: MQTT in, batches through the pipeline, replies out, PUBACK after COMMIT.
 
 on message   -> three lanes: alarms (and RE/IN), technical statuses (mains, link, battery...),
-                heartbeats (mty PI), told apart by a look at the raw payload (a wrong guess
-                only changes the order, never what is stored or answered).
+                heartbeats (mty PI), told apart by a look at the raw payload (arc/ingest/sniff.py:
+                a wrong guess only changes the order, never what is stored or answered).
                 Overload: a heartbeat arriving while the queue's oldest has waited over a second
-                is answered snu 6 (busy) with a raised hbi, at the end of the read burst it came
-                in (arc/ingest/shedding.py); the alarm lane is refused (snu 6) only past
+                is answered snu 6 (busy) with a raised hbi, with the others shed in the same
+                SHED_EVERY (arc/ingest/shedding.py); the alarm lane is refused (snu 6) only past
                 LIFELINE_INGEST_MAX_BACKLOG, so heartbeats go first
 fast lane    -> alarms never wait behind heartbeats or technical statuses: a batch loop of their
-                own, every loop takes them first, and no waiting for a batch to fill
+                own, every loop takes them first, and no waiting for a batch to fill; while one is
+                stored, busy answers wait (SHED_HOLD_MAX at most) and reading goes in short slices
 batcher      -> up to LIFELINE_INGEST_BATCH_MAX heartbeats, waiting at most
                 LIFELINE_INGEST_BATCH_WAIT_MS for more -> Pipeline.handle (one transaction)
              -> publish each mrs, then acknowledge each message to the broker
@@ -82,7 +83,7 @@ class IngestWorker:
         self._pending: deque = deque()  # heartbeats
         self._status: deque = deque()  # technical statuses: after alarms, before heartbeats
         self._urgent: deque = deque()  # everything else: the fast lane
-        self._to_shed: list[Incoming] = []  # heartbeats of this read burst to be answered busy (snu 6)
+        self._to_shed: list[Incoming] = []  # heartbeats to be answered busy (snu 6) together
         self.shedding = ShedPolicy(
             settings.ingest_shed_after_seconds, settings.ingest_shed_heartbeats_backlog, settings.ingest_shed_queue_seconds
         )
