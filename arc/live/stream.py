@@ -14,7 +14,7 @@ transaction of this database that was running when the gap was seen has finished
 (``pg_current_snapshot()`` narrowed to this database's backends in ``pg_stat_activity`` —
 transactions of other databases on the same server cannot hold our ids, and on a shared
 server they would otherwise hold every gap for ``gap_hold``); after ``gap_hold`` seconds it
-moves on anyway.
+moves on anyway. A gap is never passed in the drain that first sees it (see ``_gap_settled``).
 Either way the skipped ids stay on a watch list for a while, and if one of
 them commits late it is still delivered — without an SSE ``id:`` line, so a
 browser's resume point (``Last-Event-ID``) never moves backwards. So ``cursor``
@@ -311,7 +311,14 @@ class LiveHub:
         """Ids cursor+1 .. next_id-1 are missing: may the cursor move past them now?"""
         first_missing = self.cursor + 1
         if self._gap is None or self._gap.start != first_missing:
+            # Never on first sight. ``running`` mixes two reads: the snapshot (which hid the
+            # missing rows) and pg_stat_activity, read a moment later. A transaction that
+            # committed in between is absent from both ``running`` and this drain's rows, so
+            # "nobody is running" would skip an id that is already committed. The next drain's
+            # snapshot is taken after that pg_stat_activity read: it sees the row, or the
+            # transaction is in ``waiting_for``.
             self._gap = _Gap(first_missing, now, set(running))
+            return False
         gap = self._gap
         settled = not (gap.waiting_for & running)  # everyone who might hold them has finished
         timed_out = now - gap.seen_at >= self.gap_hold

@@ -114,6 +114,30 @@ async def test_out_of_order_commits_are_delivered_in_id_order(hub, engine):
     assert [(await _next(sub)).id, (await _next(sub)).id] == [early, late]
 
 
+async def test_a_commit_between_the_snapshot_and_the_activity_read_keeps_id_order(hub, engine, monkeypatch):
+    """The hub's snapshot and its pg_stat_activity read are a moment apart. A transaction
+    that commits in that moment is in neither (its row was hidden, its xid already gone):
+    the hub must not take the gap it leaves as rolled back and deliver out of id order."""
+    from arc.live import stream
+
+    slow = stream._SNAPSHOT.replace(
+        "coalesce((SELECT", "coalesce(CASE WHEN (SELECT pg_sleep(0.3)::text) IS NOT NULL THEN (SELECT"
+    ).replace("), '{}')", ") END, '{}')")
+    assert slow != stream._SNAPSHOT
+    sub = hub.subscribe()
+    maker = make_sessionmaker(engine)
+    async with maker() as first, maker() as second:
+        early = await emit(first, "alarm.opened", {"which": "early"})
+        late = await emit(second, "alarm.opened", {"which": "late"})
+        await asyncio.sleep(0.6)  # let the hub finish any drain it started with the old query
+        monkeypatch.setattr(stream, "_SNAPSHOT", slow)
+        await second.commit()
+        await asyncio.sleep(0.1)  # the hub has its snapshot and sleeps before reading activity
+        await first.commit()
+    got = [await _next(sub), await _next(sub)]
+    assert [(e.id, e.late) for e in got] == [(early, False), (late, False)]
+
+
 async def test_event_committed_after_the_hold_still_arrives_without_moving_the_resume_point(hub, engine):
     sub = hub.subscribe()
     maker = make_sessionmaker(engine)
