@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
@@ -35,6 +36,7 @@ from simulators.benchkit import CID_BASE, add_pg_argument, drop_database, setup_
 _WORDS = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=512)  # the hot statements are constants: labelled once, not per call
 def label(statement: str) -> str:
     """A statement's kind: its verb and table (``INSERT alarms``) or the function it calls."""
     text = _WORDS.sub(" ", statement).strip()

@@ -41,6 +41,12 @@ class CountingTransport:
     def write(self, data: bytes) -> None:
         self.chunks.append(data)
 
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
     def pause_reading(self) -> None:
         pass
 

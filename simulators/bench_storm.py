@@ -58,7 +58,13 @@ FINAL = {"alarm": (0, 4), "heartbeat": (0,), "status": (0,)}
 
 class Storm:
     def __init__(
-        self, mqtt_url: str, root: str, units: int, alarms: int, statuses: int, quiet_alarm_units: bool = False
+        self,
+        mqtt_url: str,
+        root: str,
+        units: int,
+        alarms: int,
+        statuses: int,
+        quiet_alarm_units: bool = False,
     ) -> None:
         self.mqtt_url, self.root = mqtt_url, root
         self.messages: dict[str, dict] = {}  # ref -> {kind, cid, payload, sent, answered, snus}
@@ -73,12 +79,23 @@ class Storm:
         self.lock = threading.Lock()
         self.all_answered = threading.Event()
         self.unanswered = len(self.messages)
-        self.alarm_units_saw: dict[str, float] = {}  # ref -> first final answer, read by the alarm units alone
+        self.alarm_units_saw: dict[
+            str, float
+        ] = {}  # ref -> first final answer, read by the alarm units alone
+        self.alarm_started: dict[str, float] = {}  # ref -> when its storing transaction began (Unix time)
 
     def _add(self, kind: str, cid: str, fields: dict) -> None:
         ref = f"S{len(self.messages):07d}"
         payload = json.dumps({"ref": ref, "cid": cid, **fields}, separators=(",", ":")).encode()
-        self.messages[ref] = {"kind": kind, "cid": cid, "payload": payload, "sent": None, "answered": None, "snus": []}
+        self.messages[ref] = {
+            "kind": kind,
+            "cid": cid,
+            "payload": payload,
+            "sent": None,
+            "sent_wall": None,
+            "answered": None,
+            "snus": [],
+        }
 
     def on_reply(self, _client, _userdata, message) -> None:
         now = time.monotonic()
@@ -114,7 +131,8 @@ class Storm:
                 due = [ref for ref in order if self.messages[ref]["answered"] is None]
                 for ref in due:
                     entry = self.messages[ref]
-                    entry["sent"] = entry["sent"] or time.monotonic()
+                    if entry["sent"] is None:
+                        entry["sent"], entry["sent_wall"] = time.monotonic(), time.time()
                     sender.publish(f"{self.root}/{entry['cid']}/mrq", entry["payload"], qos=1)
                 self.all_answered.wait(retransmit)
         finally:
@@ -148,7 +166,9 @@ def watch_alarms(mqtt_url: str, topics: list[str], ready, done, results) -> None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--units", type=int, default=20_000)
     parser.add_argument("--alarms", type=int, default=300)
     parser.add_argument("--statuses", type=int, default=500)
@@ -157,13 +177,20 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--mqtt", default=None, help="an existing broker (default: start one)")
     parser.add_argument(
-        "--quiet-alarm-units", action="store_true", help="units that raise an alarm send no heartbeat in the storm"
+        "--quiet-alarm-units",
+        action="store_true",
+        help="units that raise an alarm send no heartbeat in the storm",
     )
     parser.add_argument(
         "--processes",
         type=int,
         default=1,
         help="ingest processes sharing the subscription (LIFELINE_MQTT_SHARED_GROUP); default one",
+    )
+    parser.add_argument(
+        "--one-connection",
+        action="store_true",
+        help="alarms' answers on the ingest's own connection (no LIFELINE_MQTT_ANSWERS_URL), as before",
     )
     args = parser.parse_args()
 
@@ -173,19 +200,36 @@ def main() -> None:
     database_url = asyncio.run(setup_database(args.pg, args.units))
     services = []
     load_before = os.getloadavg()[0]
-    shared = {"LIFELINE_MQTT_SHARED_GROUP": f"storm{tag}", "LIFELINE_MQTT_PROTOCOL": "5"} if args.processes > 1 else {}
+    shared = (
+        {"LIFELINE_MQTT_SHARED_GROUP": f"storm{tag}", "LIFELINE_MQTT_PROTOCOL": "5"}
+        if args.processes > 1
+        else {}
+    )
     try:
         for n in range(args.processes):
-            services.append(start_service(database_url, mqtt_url, root, f"{client_id}-{n}", extra_env=shared))
+            services.append(
+                start_service(
+                    database_url,
+                    mqtt_url,
+                    root,
+                    f"{client_id}-{n}",
+                    extra_env=shared,
+                    answers_connection=not args.one_connection,
+                )
+            )
         for _ in services:  # each probe is answered by one member: as many answered as members started
             wait_subscribed(mqtt_url, root, client_id)
         time.sleep(1.0 if args.processes > 1 else 0.0)
         broker = broker_pid(int(mqtt_url.rsplit(":", 1)[1]))
         cpu_before = (sum(process_cpu(s.pid) for s in services), process_cpu(broker) if broker else 0.0)
         storm = Storm(mqtt_url, root, args.units, args.alarms, args.statuses, args.quiet_alarm_units)
-        alarm_topics = sorted({f"{root}/{m['cid']}/mrs" for m in storm.messages.values() if m["kind"] == "alarm"})
+        alarm_topics = sorted(
+            {f"{root}/{m['cid']}/mrs" for m in storm.messages.values() if m["kind"] == "alarm"}
+        )
         ready, done, results = mp.Event(), mp.Event(), mp.Queue()
-        watcher = mp.Process(target=watch_alarms, args=(mqtt_url, alarm_topics, ready, done, results), daemon=True)
+        watcher = mp.Process(
+            target=watch_alarms, args=(mqtt_url, alarm_topics, ready, done, results), daemon=True
+        )
         watcher.start()
         ready.wait(10)
         started = storm.run(args.retransmit, args.timeout)
@@ -199,6 +243,8 @@ def main() -> None:
         broker_cpu = (process_cpu(broker) - cpu_before[1]) if broker else None
         time.sleep(1.0)
         counts = asyncio.run(stored_counts(database_url, list(storm.messages)))
+        alarm_refs = [ref for ref, m in storm.messages.items() if m["kind"] == "alarm"]
+        storm.alarm_started = asyncio.run(transaction_starts(database_url, alarm_refs))
     finally:
         for service in services:
             service.send_signal(signal.SIGTERM)
@@ -208,6 +254,57 @@ def main() -> None:
         if broker_proc is not None:
             broker_proc.kill()
     report(args, storm, started, drained, counts, service_cpu, broker_cpu, load_before)
+
+
+async def transaction_starts(database_url: str, refs: list[str]) -> dict[str, float]:
+    """When the ingest began the transaction that stored each ref (the inbox row's ``received_at``:
+    its batch's clock), as a Unix time."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT ref, extract(epoch FROM received_at)::float8 AS at FROM ingest_inbox"
+            " WHERE ref = ANY($1::text[]) AND generation = 0",
+            refs,
+        )
+    finally:
+        await conn.close()
+    return {row["ref"]: row["at"] for row in rows}
+
+
+def _summary(values: list[float]) -> str:
+    values = sorted(values)
+    if not values:
+        return "n=0"
+    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+    return f"n={len(values)} p50={statistics.median(values):.0f} ms p99={p99:.0f} ms"
+
+
+def split_alarm_time(storm: Storm, started: float) -> None:
+    """Where the alarms' time went: publish -> the transaction that stored it began (the broker,
+    reading, the alarm lane's queue) and that start -> the unit's HOLD (the transaction, the answer
+    back through the broker); and the latency by when in the storm the alarm was published."""
+    before, after, by_third = [], [], {0: [], 1: [], 2: []}
+    seen = storm.alarm_units_saw
+    spread = max((m["sent"] for m in storm.messages.values() if m["sent"]), default=started) - started or 1.0
+    for ref, m in storm.messages.items():
+        if m["kind"] != "alarm" or ref not in seen or ref not in storm.alarm_started:
+            continue
+        begun = storm.alarm_started[ref] - m["sent_wall"]  # wall clocks of this machine: same clock
+        total = seen[ref] - m["sent"]
+        before.append(begun * 1000)
+        after.append((total - begun) * 1000)
+        by_third[min(2, int(3 * (m["sent"] - started) / spread))].append(total * 1000)
+    print(f"alarm time, publish -> its transaction begins (broker, reading, lane queue): {_summary(before)}")
+    print(f"alarm time, transaction begins -> HOLD at the unit (store, answer, broker): {_summary(after)}")
+    print(
+        "alarms by when they were published: "
+        + "; ".join(
+            f"{name} {_summary(by_third[n])}"
+            for n, name in enumerate(("first third", "middle", "last third"))
+        )
+    )
 
 
 def report(args, storm: Storm, started, drained, counts, service_cpu, broker_cpu, load_before) -> None:
@@ -225,10 +322,13 @@ def report(args, storm: Storm, started, drained, counts, service_cpu, broker_cpu
     first_sends = sorted(m["sent"] for m in messages if m["sent"])
     print(
         f"storm: {args.units} units at once: {total} messages ({len(alarms)} alarms, {args.statuses} statuses),"
-        f" units retransmit every {args.retransmit:.0f} s; {args.processes} ingest process(es)"
+        f" units retransmit every {args.retransmit:.0f} s; {args.processes} ingest process(es),"
+        f" alarms' answers on {'the ingest connection' if args.one_connection else 'a connection of their own'}"
     )
     print(f"the generator took {first_sends[-1] - first_sends[0]:.1f} s to publish them all once")
-    print(f"drained (every message finally answered): {f'{drained:.1f} s' if drained else 'NOT within the timeout'}")
+    print(
+        f"drained (every message finally answered): {f'{drained:.1f} s' if drained else 'NOT within the timeout'}"
+    )
     for label, values in (
         ("as the alarm units see it (their answers read by a process of their own)", own),
         ("read by the one listener of every answer, behind the heartbeats' answers", latencies),
@@ -239,6 +339,7 @@ def report(args, storm: Storm, started, drained, counts, service_cpu, broker_cpu
                 f"alarms publish -> HOLD, {label}: n={len(values)} p50={statistics.median(values):.0f} ms"
                 f" p99={p99:.0f} ms max={values[-1]:.0f} ms"
             )
+    split_alarm_time(storm, started)
     print(
         f"stored once {sum(1 for n in copies if n == 1)}, twice or more {sum(1 for n in copies if n > 1)},"
         f" not stored {sum(1 for n in copies if n == 0)}; alarms opened {counts['__alarms__']} of {len(alarms)};"
@@ -246,7 +347,11 @@ def report(args, storm: Storm, started, drained, counts, service_cpu, broker_cpu
     )
     print(
         f"CPU: service (all processes) {service_cpu:.1f} s ({service_cpu / total * 1e6:.0f} µs/msg)"
-        + (f", broker {broker_cpu:.1f} s ({broker_cpu / total * 1e6:.0f} µs/msg)" if broker_cpu is not None else "")
+        + (
+            f", broker {broker_cpu:.1f} s ({broker_cpu / total * 1e6:.0f} µs/msg)"
+            if broker_cpu is not None
+            else ""
+        )
     )
     print(
         f"machine: {os.cpu_count()} cores shared by generator, broker, service and PostgreSQL (and anyone else):"

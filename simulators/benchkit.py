@@ -166,9 +166,11 @@ def start_service(
     profile: str | None = None,
     extra_env: dict[str, str] | None = None,
     cwd: str | None = None,
+    answers_connection: bool = True,
 ) -> subprocess.Popen:
     """``lifeline ingest`` in a process of its own; ``cwd``: the source tree whose code it runs
-    (``python -m`` imports from the working directory first)."""
+    (``python -m`` imports from the working directory first). ``answers_connection``: alarms' answers
+    on a connection of their own (LIFELINE_MQTT_ANSWERS_URL, the same anonymous broker here)."""
     env = {
         **os.environ,
         "LIFELINE_ENV": "test",
@@ -179,6 +181,7 @@ def start_service(
         "LIFELINE_MQTT_SESSION_EXPIRY_SECONDS": "300",
         "LIFELINE_LOG_LEVEL": "WARNING",
         "LIFELINE_INGEST_BATCH_MAX": os.environ.get("LIFELINE_INGEST_BATCH_MAX", "200"),
+        **({"LIFELINE_MQTT_ANSWERS_URL": mqtt_url} if answers_connection else {}),
         **(extra_env or {}),
     }
     if profile:  # CPU time, not wall time: on shared cores wall time mostly measures the neighbours
@@ -292,7 +295,9 @@ async def alarms_by_cid(database_url: str, cids: list[str]) -> dict[str, int]:
 def add_pg_argument(parser, help: str = "PostgreSQL server where the scratch database is made") -> None:
     """``--pg``: the server the bench makes its scratch database on (LIFELINE_BENCH_PG, else local)."""
     parser.add_argument(
-        "--pg", default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"), help=help
+        "--pg",
+        default=os.environ.get("LIFELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help=help,
     )
 
 

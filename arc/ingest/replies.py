@@ -82,7 +82,7 @@ async def send(publisher: Publisher | None, replies: list[Reply]) -> int:
     for reply in replies:
         try:
             if nowait is not None:
-                if not nowait(reply.topic, reply.payload, qos=1):
+                if not nowait(reply.topic, reply.payload, qos=1, urgent=True):
                     raise ConnectionError("not connected")
             else:
                 await publisher.publish(reply.topic, reply.payload, qos=1)

@@ -23,6 +23,11 @@ gmqtt reads as cheaply, but acknowledges after COMMIT only through a private met
   an alarm's answer before heartbeats' answers).
 * Writes of one turn of the loop go to the socket together (one ``send`` for a batch's answers and
   PUBACKs); PINGREQ when quiet; a broker silent for a keepalive after a PINGREQ ends the connection.
+* Alarms' answers first on the way out, too. A storm's answers reach the broker faster than it reads
+  them; the kernel's buffers on both sides of the socket (auto-sized to hundreds of KiB) would hold
+  an alarm's HOLD behind thousands of heartbeats' answers, read by the broker in order. So the socket's
+  send buffer is kept small (``SEND_BUFFER``), the transport pauses us above ``WRITE_HIGH``, and
+  while it is paused what we write waits here, the ``urgent`` (alarms' answers) ahead of the rest.
 
 Anything else the broker sends (QoS 2, AUTH, a malformed packet) ends the connection: the session
 keeps what was not acknowledged and the worker reconnects.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import struct
 import time
 from collections import deque
@@ -55,6 +61,10 @@ from arc.ingest.packets import (
 )
 
 READ_BURST = 1000  # packets parsed per turn of the event loop (~4 ms when that many are waiting)
+SEND_BUFFER = (
+    32 * 1024
+)  # the socket's send buffer (Linux doubles it): what the kernel holds ahead of an alarm's answer
+WRITE_HIGH, WRITE_LOW = 16 * 1024, 4 * 1024  # the transport's buffer: pause above, resume below
 
 
 TOPICS_CACHED = 100_000  # answer topics kept encoded (one per unit answered)
@@ -81,6 +91,8 @@ class Connection(asyncio.Protocol):
         self._buf, self._pos = b"", 0
         self._paused = self._drain_scheduled = self._flush_scheduled = False
         self._out: list[bytes] = []
+        self._out_urgent: list[bytes] = []  # alarms' answers: written ahead of ``_out``
+        self._write_paused = False  # the transport's buffer is full: writes wait in the two lists
         self._waiting: dict[int, asyncio.Future] = {}  # 0: CONNACK; else the SUBACK's packet id
         self._inflight: set[int] = set()  # our QoS 1 publishes the broker has not acknowledged
         # QoS 1 publishes beyond the broker's Receive Maximum (Mosquitto: max_inflight_messages, 20 by
@@ -130,16 +142,19 @@ class Connection(asyncio.Protocol):
             self.close(f"subscription to {topic} refused (0x{code:02x})")
             raise WireError(f"subscription to {topic} refused (0x{code:02x})")
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, *, bulk: bool = False) -> bool:
+    def publish(
+        self, topic: str, payload: bytes, qos: int = 1, *, bulk: bool = False, urgent: bool = False
+    ) -> bool:
         """Queue a publish; False when the connection has ended. ``bulk`` (a heartbeat's answer): when
         the broker's window is full it waits behind every other answer, so that under load an
-        alarm's HOLD is not queued behind thousands of heartbeats' OKs."""
+        alarm's HOLD is not queued behind thousands of heartbeats' OKs. ``urgent`` (an alarm's
+        answer): written ahead of whatever else is waiting for the socket."""
         if self._transport is None:
             return False
         if qos and len(self._inflight) >= self._quota:
             (self._queued_bulk if bulk else self._queued).append((topic, payload))
             return True
-        self._write(self._publish_packet(topic, payload, qos))
+        self._write(self._publish_packet(topic, payload, qos), urgent)
         return True
 
     def ack(self, mid: int, qos: int = 1) -> None:
@@ -157,8 +172,8 @@ class Connection(asyncio.Protocol):
         transport, self._transport = self._transport, None
         if transport is not None:
             with contextlib.suppress(Exception):
-                if self._out:
-                    transport.write(b"".join(self._out))
+                if self._out or self._out_urgent:
+                    transport.write(b"".join(self._out_urgent + self._out))
                 transport.write(DISCONNECT)
             transport.close()
         self._end(WireError(reason))
@@ -167,6 +182,18 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)  # type: ignore[attr-defined]
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -255,7 +282,8 @@ class Connection(asyncio.Protocol):
                 waiting = self._queued or self._queued_bulk
                 if not waiting:
                     break
-                self._write(self._publish_packet(*waiting.popleft(), 1))
+                urgent = waiting is self._queued  # not a heartbeat's: ahead of what waits for the socket
+                self._write(self._publish_packet(*waiting.popleft(), 1), urgent)
         elif kind == 13:  # PINGRESP
             pass
         elif kind == 2:  # CONNACK
@@ -317,16 +345,19 @@ class Connection(asyncio.Protocol):
             if self._next_id not in self._inflight and self._next_id not in self._waiting:
                 return self._next_id
 
-    def _write(self, packet: bytes) -> None:
-        self._out.append(packet)
-        if not self._flush_scheduled:
+    def _write(self, packet: bytes, urgent: bool = False) -> None:
+        (self._out_urgent if urgent else self._out).append(packet)
+        if not self._flush_scheduled and not self._write_paused:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        out, self._out = self._out, []
-        if out and self._transport is not None:
+        if self._write_paused or self._transport is None:
+            return  # resume_writing flushes, the urgent first
+        out = self._out_urgent + self._out if self._out_urgent else self._out
+        self._out, self._out_urgent = [], []
+        if out:
             self._last_write = time.monotonic()
             self._transport.write(b"".join(out))
 
@@ -354,4 +385,3 @@ class Connection(asyncio.Protocol):
         task = self._keepalive_task
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-

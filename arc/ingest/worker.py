@@ -12,7 +12,8 @@ fast lane    -> alarms never wait behind heartbeats or technical statuses: a bat
                 stored, busy answers wait (SHED_HOLD_MAX at most) and reading goes in short slices
 batcher      -> up to LIFELINE_INGEST_BATCH_MAX heartbeats, waiting at most
                 LIFELINE_INGEST_BATCH_WAIT_MS for more -> Pipeline.handle (one transaction)
-             -> publish each mrs, then acknowledge each message to the broker
+             -> publish each mrs, then acknowledge each message to the broker; the fast lane's answers
+                on a connection of their own when LIFELINE_MQTT_ANSWERS_URL is set (arc/ingest/mqtt.py)
 connection   -> reconnect with short capped jittered backoff (<= 1 s); resubscribe; the persistent session
                 keeps what arrived while we were away
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
 import time
 from collections import Counter, deque
@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arc.ingest.metrics import BACKLOG, CONNECTED, MESSAGES, REPLIES
-from arc.ingest.mqtt import MqttPublisher, wire_options
+from arc.ingest.mqtt import (
+    BACKOFF_MAX,
+    BACKOFF_START,
+    MqttPublisher,
+    answers_options,
+    keep_answers_connection,
+    reconnect_delay,
+    wire_options,
+)
 from arc.ingest.packets import WireError
 from arc.ingest.pipeline import Incoming, Pipeline
 from arc.ingest.replies import Reply, answer, make_reply
@@ -53,9 +61,6 @@ if TYPE_CHECKING:  # the ingest alone (lifeline ingest) has no web app to load
 
 log = logging.getLogger(__name__)
 
-# A life-safety receiver is back within about a second of the broker: short, capped, jittered
-# (jitter keeps several service processes from reconnecting in lock step)
-BACKOFF_START, BACKOFF_MAX = 0.1, 1.0
 SMALL_SEND_WINDOW = 100  # answers in flight a broker should allow the ingest (Mosquitto's default: 20)
 # shed heartbeats are answered busy in groups, at most this long after the first of a group was
 # read: at twice capacity a read holds a few packets, and answering each read's on its own cost
@@ -95,6 +100,7 @@ class IngestWorker:
         self._stopping = False
         self._version = "5" if settings.mqtt_protocol in ("auto", "5") else "3.1.1"
         self._tasks: list[asyncio.Task] = []
+        self._answers_task: asyncio.Task | None = None
         self._in_hand: dict[int, float] = {}  # batch loop -> monotonic time its batch went to the pipeline
         self._idle_since = time.monotonic()  # when the backlog was last empty or a batch last finished
 
@@ -130,6 +136,9 @@ class IngestWorker:
 
     async def start(self, wait_subscribed: float = 10.0) -> None:
         self._tasks = [asyncio.create_task(self._connection_loop(), name="ingest-mqtt")]
+        if answers_options(self.settings, self._version) is not None:  # alarms' answers: arc/ingest/mqtt.py
+            options = lambda: answers_options(self.settings, self._version)  # noqa: E731 - asked per attempt
+            self._answers_task = asyncio.create_task(keep_answers_connection(options, self.publisher))
         self._tasks += [
             asyncio.create_task(self._batch_loop(n), name=f"ingest-batches-{n}")
             for n in range(self.settings.ingest_concurrency)
@@ -153,10 +162,12 @@ class IngestWorker:
         connection, batches = self._tasks[0], self._tasks[1:]
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.gather(*batches), 30)
-        connection.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await connection
-        self.publisher.client = None
+        for task in (connection, self._answers_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.publisher.client = self.publisher.urgent = None
         CONNECTED.set(0)
 
     # --- connection -------------------------------------------------------------------
@@ -350,7 +361,7 @@ class IngestWorker:
                 if alarms and not self._alarm_batches:
                     self._alarms_moved.set()
                     self._set_read_burst()
-            self._reply_and_ack(batch, replies)
+            self._reply_and_ack(batch, replies, urgent=alarms)
 
     def _set_read_burst(self) -> None:
         connection = self.publisher.client
@@ -358,19 +369,20 @@ class IngestWorker:
             connection.read_burst = ALARM_READ_BURST if self._alarm_batches else READ_BURST
 
     def _reply_and_ack(
-        self, items: list[Incoming], replies: list[Reply], reply_qos: int | None = None
+        self, items: list[Incoming], replies: list[Reply], reply_qos: int | None = None, *, urgent: bool = False
     ) -> None:
         """Publish each item's reply (``replies[i]`` answers ``items[i]``), then acknowledge the items.
 
         A heartbeat's answer goes at LIFELINE_MQTT_HEARTBEAT_ANSWER_QOS (1, as the unit protocol says;
         0 spares us the broker's PUBACK back, and a lost answer costs the unit one retransmission, answered from the inbox) unless ``reply_qos`` says otherwise, every other
-        answer at QoS 1. The heartbeat itself is acknowledged only now, after its COMMIT."""
+        answer at QoS 1. The heartbeat itself is acknowledged only now, after its COMMIT. ``urgent`` (the
+        fast lane's): on the answers connection, or ahead of what waits for the ingest's socket."""
         sent: Counter[int] = Counter()
         publish = self.publisher.publish_nowait
         heartbeat_qos = self.settings.mqtt_heartbeat_answer_qos
         for item, reply in zip(items, replies, strict=True):
             qos = reply_qos if reply_qos is not None else (heartbeat_qos if item.heartbeat else 1)
-            if publish(reply.topic, reply.payload, qos=qos, bulk=item.heartbeat):
+            if publish(reply.topic, reply.payload, qos=qos, bulk=item.heartbeat, urgent=urgent):
                 sent[reply.snu] += 1
         for snu, n in sent.items():
             REPLIES.labels(str(snu)).inc(n)
@@ -378,11 +390,6 @@ class IngestWorker:
             connection, mid, qos = item.token
             if connection is not None:  # one that has ended acknowledges nothing: the broker redelivers
                 connection.ack(mid, qos)
-
-
-def reconnect_delay(backoff: float) -> float:
-    """Half the step fixed, half random ("equal jitter"): never above BACKOFF_MAX."""
-    return backoff / 2 + random.uniform(0, backoff / 2)
 
 
 @asynccontextmanager

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         description="client id of the ingest's persistent session; unset = derived from the secret key "
         "(stable, not guessable); a broker must still tie client ids to users (docs/security.md)",
     )
+    mqtt_answers_url: str | None = Field(
+        default=None,
+        description="a second broker connection (mqtt://login:pass@host:port, its own login where the broker "
+        "ties client ids to usernames) that carries alarms' answers only: in a storm the ingest's own "
+        "connection has thousands of heartbeats' answers queued ahead of an alarm's HOLD, read by the broker "
+        "in order (docs/performance.md); unset = every answer on the ingest's connection",
+    )
     mqtt_shared_group: str | None = Field(
         default=None, description="subscribe via $share/<group>/... so several processes split the load"
     )

@@ -61,7 +61,7 @@ def message(cid: str, payload: bytes) -> Incoming:
 
 
 class Published(list):
-    def __call__(self, topic: str, payload: bytes, qos: int = 1, *, bulk: bool = False) -> bool:
+    def __call__(self, topic: str, payload: bytes, qos: int = 1, *, bulk: bool = False, urgent: bool = False) -> bool:
         self.append((topic, payload, qos))
         return True
 
@@ -185,7 +185,7 @@ def recording(ingest: IngestWorker) -> list[list[str]]:
             return []
 
     ingest.pipeline = Pipeline()
-    ingest._reply_and_ack = lambda items, replies, reply_qos=None: None
+    ingest._reply_and_ack = lambda items, replies, reply_qos=None, urgent=False: None
     return handled
 
 

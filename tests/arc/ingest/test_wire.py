@@ -41,6 +41,12 @@ class _Transport:
     def write(self, data: bytes) -> None:
         self.written += data
 
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.limits = (high, low)
+
     def pause_reading(self) -> None:
         self.paused = True
 
@@ -134,6 +140,7 @@ async def test_answers_beyond_the_brokers_receive_maximum_wait_for_its_pubacks()
 async def test_an_alarms_answer_waiting_for_the_brokers_window_goes_before_heartbeats_answers():
     connection, _, transport = _connected(connack_properties=b"\x21\x00\x01")  # Receive Maximum 1
     connection.publish("lifeline/1/mrs", b"ok-1", bulk=True)  # in flight
+    await asyncio.sleep(0)  # written (the broker can only acknowledge what it has been sent)
     for n in range(2, 5):
         connection.publish(f"lifeline/{n}/mrs", f"ok-{n}".encode(), bulk=True)
     connection.publish("lifeline/9/mrs", b"hold-9")  # an alarm's answer, after them
@@ -142,6 +149,24 @@ async def test_an_alarms_answer_waiting_for_the_brokers_window_goes_before_heart
         await asyncio.sleep(0)
     order = [part.split(b"/mrs")[0].rsplit(b"/", 1)[-1] for part in transport.written.split(b"lifeline")[1:]]
     assert order == [b"1", b"9", b"2", b"3"]
+
+
+async def test_while_the_socket_is_backed_up_an_alarms_answer_goes_out_ahead_of_what_waits():
+    """A storm's answers outrun the broker: the transport pauses us. What is written meanwhile waits
+    here, and when the socket takes more, the alarm's HOLD goes before the heartbeats' answers and
+    PUBACKs that were waiting longer (the broker reads a connection's bytes in order)."""
+    connection, _, transport = _connected()
+    connection.pause_writing()  # the transport's buffer passed its high-water mark
+    for n in range(1, 4):
+        connection.publish(f"lifeline/{n}/mrs", f"ok-{n}".encode(), qos=0, bulk=True)
+        connection.ack(n)
+    connection.publish("lifeline/9/mrs", b"hold-9", urgent=True)
+    await asyncio.sleep(0)
+    assert transport.written == b"", "nothing is written while the transport is paused"
+    connection.resume_writing()
+    written = bytes(transport.written)
+    assert written.startswith(_publish("lifeline/9/mrs", b"hold-9", 1, 1, v5=True)), written[:40]
+    assert written.count(b"/mrs") == 4 and written.count(b"\x40\x02") == 3, "everything else follows"
 
 
 async def test_a_burst_is_parsed_a_slice_at_a_time_with_reading_paused_between():
