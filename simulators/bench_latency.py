@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing as mp
 import os
 import socket
 import sys
@@ -182,6 +183,27 @@ async def heartbeats(args, root: str, run: Run, stop: asyncio.Event) -> None:
                 await asyncio.sleep(delay)
 
 
+class _SentCounter:
+    """``Run.heartbeats_sent`` for a generator in another process: a shared integer."""
+
+    def __init__(self, value) -> None:
+        self._value = value
+
+    @property
+    def heartbeats_sent(self) -> int:
+        return self._value.value
+
+    @heartbeats_sent.setter
+    def heartbeats_sent(self, n: int) -> None:
+        self._value.value = n
+
+
+def _generator_process(args, root: str, stop, sent) -> None:
+    """``heartbeats`` in a process of its own (``--generator process``): the fleet's publishing does
+    not share an event loop with the dashboards' streams whose arrival times are measured."""
+    asyncio.run(heartbeats(args, root, _SentCounter(sent), stop))  # type: ignore[arg-type]
+
+
 async def watch_stream(url: str, token: str, run: Run, stop: asyncio.Event) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(10, read=None)) as http:
@@ -274,14 +296,26 @@ async def main_async(args) -> int:
         watchers = [asyncio.create_task(watch_stream(url, token, run, stop)) for _ in range(args.streams)]
         async with asyncio.timeout(20):
             await run.stream_ready.wait()
-        load = asyncio.create_task(heartbeats(args, root, run, stop))
+        if args.generator == "process" and args.rate > 0:
+            spawn = mp.get_context("spawn")
+            fleet_stop, sent = spawn.Event(), spawn.Value("q", 0)
+            fleet = spawn.Process(target=_generator_process, args=(args, root, fleet_stop, sent), daemon=True)
+            fleet.start()
+            load = None
+        else:
+            load = asyncio.create_task(heartbeats(args, root, run, stop))
         started = time.perf_counter()
         try:
             await probes(args, root, run)
         finally:
             elapsed = time.perf_counter() - started
             stop.set()
-            await load
+            if load is not None:
+                await load
+            else:
+                fleet_stop.set()
+                await asyncio.to_thread(fleet.join, 10)
+                run.heartbeats_sent = sent.value
             for watcher in watchers:
                 watcher.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
@@ -297,6 +331,13 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of background load before probing")
     parser.add_argument("--streams", type=int, default=1, help="dashboards connected at once")
     parser.add_argument("--target-ms", type=float, default=250.0)
+    parser.add_argument(
+        "--generator",
+        choices=("process", "inline"),
+        default="process",
+        help="the background heartbeats from a process of their own (default), or from the event loop"
+        " that reads the dashboards' streams (as until 2 December: its publishing delays the readings)",
+    )
     add_pg_argument(parser)
     parser.add_argument(
         "--mqtt",

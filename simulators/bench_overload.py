@@ -271,6 +271,11 @@ def main(argv=None) -> int:
         parser.add_argument(flag, type=kind, default=default, help=help_)
     parser.add_argument("--no-baseline", action="store_true", help="skip (c)")
     parser.add_argument(
+        "--one-connection",
+        action="store_true",
+        help="alarms' answers on the ingest's own connection (no LIFELINE_MQTT_ANSWERS_URL), as before",
+    )
+    parser.add_argument(
         "--service-cpu",
         type=float,
         default=None,
@@ -303,7 +308,9 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     ok_all = True
     try:
-        service = kit.start_service(database_url, mqtt_url, root, client_id, args.profile)
+        service = kit.start_service(
+            database_url, mqtt_url, root, client_id, args.profile, answers_connection=not args.one_connection
+        )
         if args.service_cpu:
             cap = kit.CpuCap(args.service_cpu)
             cap.add(service.pid)
