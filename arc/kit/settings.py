@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -355,6 +356,19 @@ class Settings(BaseSettings):
                 self.secret_key.get_secret_value().encode(), b"lifeline mqtt ingest client id", hashlib.sha256
             ).hexdigest()
             self.mqtt_client_id = f"arc-ingest-{digest[:24]}"
+        return self
+
+    @model_validator(mode="after")
+    def _answers_connection_has_its_own_login(self) -> Settings:
+        """A broker that ties client ids to usernames (the shipped Mosquitto) would give both of the
+        ingest's connections one client id, and each would take the other's session over in turn."""
+        if self.mqtt_answers_url:
+            answers = urlsplit(self.mqtt_answers_url).username
+            if answers and answers == urlsplit(self.mqtt_url or "").username:
+                raise ValueError(
+                    "LIFELINE_MQTT_ANSWERS_URL needs a login of its own (not LIFELINE_MQTT_URL's): a broker"
+                    " that ties client ids to usernames would make the two connections take each other over"
+                )
         return self
 
     @model_validator(mode="after")

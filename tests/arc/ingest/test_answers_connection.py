@@ -12,8 +12,6 @@ from arc.ingest.worker import IngestWorker
 from arc.kit.db import make_sessionmaker
 from tests.arc.ingest.conftest import FakeUnit
 
-pytestmark = pytest.mark.asyncio
-
 ALARM = {"dty": "3", "stc": "10"}
 
 
@@ -60,3 +58,16 @@ async def test_without_the_answers_connection_alarms_are_answered_on_the_ingests
         assert worker.publisher.urgent is None
     finally:
         await worker.stop()
+
+
+def test_the_answers_connection_needs_a_login_of_its_own():
+    """With the ingest's own login, a broker that ties client ids to usernames would make the two
+    connections take each other's session over, again and again: refused at start-up."""
+    from pydantic import ValidationError
+
+    from arc.kit.settings import Settings
+
+    with pytest.raises(ValidationError, match="login of its own"):
+        Settings(env="test", mqtt_url="mqtt://arc:a@broker:1883", mqtt_answers_url="mqtt://arc:a@broker:1883")
+    own = Settings(env="test", mqtt_url="mqtt://arc:a@broker:1883", mqtt_answers_url="mqtt://arc-answers:b@broker:1883")
+    assert own.mqtt_answers_url
