@@ -61,9 +61,8 @@ from arc.ingest.packets import (
 )
 
 READ_BURST = 1000  # packets parsed per turn of the event loop (~4 ms when that many are waiting)
-SEND_BUFFER = (
-    32 * 1024
-)  # the socket's send buffer (Linux doubles it): what the kernel holds ahead of an alarm's answer
+# the socket's send buffer (Linux doubles it): what the kernel holds ahead of an alarm's answer
+SEND_BUFFER = 32 * 1024
 WRITE_HIGH, WRITE_LOW = 16 * 1024, 4 * 1024  # the transport's buffer: pause above, resume below
 
 
