@@ -44,6 +44,7 @@ from simulators.benchkit import (
     CID_BASE,
     broker_pid,
     drop_database,
+    latency_summary,
     own_broker,
     paho_client,
     process_cpu,
@@ -274,11 +275,7 @@ async def transaction_starts(database_url: str, refs: list[str]) -> dict[str, fl
 
 
 def _summary(values: list[float]) -> str:
-    values = sorted(values)
-    if not values:
-        return "n=0"
-    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-    return f"n={len(values)} p50={statistics.median(values):.0f} ms p99={p99:.0f} ms"
+    return latency_summary(values, (50, 99)) if values else "n=0"
 
 
 def split_alarm_time(storm: Storm, started: float) -> None:

@@ -138,7 +138,7 @@ class IngestWorker:
 
     async def start(self, wait_subscribed: float = 10.0) -> None:
         self._tasks = [asyncio.create_task(self._connection_loop(), name="ingest-mqtt")]
-        if answers_options(self.settings, self._version) is not None:  # alarms' answers: arc/ingest/mqtt.py
+        if self.settings.mqtt_answers_url:  # alarms' answers on a connection of their own: arc/ingest/mqtt.py
             options = lambda: answers_options(self.settings, self._version)  # noqa: E731 - asked per attempt
             self._answers_task = asyncio.create_task(keep_answers_connection(options, self.publisher))
         self._tasks += [
